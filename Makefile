@@ -1,0 +1,28 @@
+# The two commands of the README. Both create .venv (Python 3.11) if it is missing and install
+# the project with the exact versions of requirements.lock.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install repro test clean-store
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+## Run the whole pipeline (offline, on the embedded MNIST digits).
+repro: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+
+## Run the test suite (unit tests, then real `dvc repro` runs on tiny data).
+test: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+## Delete the local MLflow store (runs and artifacts).
+clean-store:
+	rm -rf mlflow.db mlartifacts

@@ -1,0 +1,71 @@
+"""``ImageSet``: labelled uint8 images in NHWC layout, with class names, saved as ``.npz``."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from imgclf.errors import PipelineError
+from imgclf.outputs import save_arrays
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Images ``(N, H, W, C)`` as uint8, integer labels ``(N,)`` and the class names."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 4 or self.images.dtype != np.uint8:
+            raise ValueError(f"images must be uint8 NHWC, got {self.images.dtype} {self.images.shape}")
+        if self.labels.shape != (len(self.images),):
+            raise ValueError(f"{len(self.images)} images but labels of shape {self.labels.shape}")
+        if len(self.labels) and not 0 <= self.labels.min() <= self.labels.max() < len(self.class_names):
+            raise ValueError(f"labels must lie in [0, {len(self.class_names)})")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: np.ndarray) -> "ImageSet":
+        """The images at ``index``, same classes."""
+        return ImageSet(self.images[index], self.labels[index], self.class_names)
+
+    def class_counts(self) -> dict[str, int]:
+        """Number of images per class name, every class listed."""
+        counts = np.bincount(self.labels, minlength=len(self.class_names))
+        return {name: int(n) for name, n in zip(self.class_names, counts)}
+
+    def content_sha256(self) -> str:
+        """A hash of pixels, labels and class names: equal data, equal hash."""
+        digest = hashlib.sha256()
+        digest.update(repr((self.images.shape, tuple(self.class_names))).encode())
+        digest.update(np.ascontiguousarray(self.images).tobytes())
+        digest.update(self.labels.astype("<i8").tobytes())
+        return digest.hexdigest()
+
+
+def save_imageset(path: str | Path, data: ImageSet) -> None:
+    """Write ``data`` to ``path`` (``.npz``) atomically."""
+    save_arrays(
+        path,
+        images=data.images,
+        labels=data.labels.astype(np.int64),
+        class_names=np.array(data.class_names, dtype=str),
+    )
+
+
+def load_imageset(path: str | Path) -> ImageSet:
+    """Read an ``ImageSet`` written by :func:`save_imageset`."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return ImageSet(f["images"], f["labels"], tuple(str(c) for c in f["class_names"]))
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: not found (run the stage that makes it first)") from None
+    except (KeyError, ValueError, OSError) as exc:
+        raise PipelineError(f"{path}: not a valid image set: {exc}") from None

@@ -1,0 +1,23 @@
+"""Where each stage reads and writes, relative to the repository root (mirrors dvc.yaml)."""
+
+from pathlib import Path
+
+RAW = Path("data/raw")
+PREPARED = Path("data/prepared")
+SPLIT = Path("data/split")
+IMAGES_FILE = "images.npz"
+MANIFEST_FILE = "manifest.json"
+
+BASELINES = Path("models/baselines")
+CNN = Path("models/cnn")
+PRETRAINED = Path("models/pretrained")
+TRANSFER = Path("models/transfer")
+
+METRICS = Path("reports/metrics.json")
+PLOTS = Path("reports/plots")
+FIGURES = Path("reports/figures")
+
+
+def split_file(name: str) -> Path:
+    """The ``.npz`` of one split part: ``train``, ``validation`` or ``test``."""
+    return SPLIT / f"{name}.npz"

@@ -1,0 +1,242 @@
+"""The typed schema of ``params.yaml``: the one place where parameters are defined and checked.
+
+Every stage calls :func:`load_params`. An unknown key, a wrong type or an out-of-range value
+raises :class:`~imgclf.errors.PipelineError` with the dotted key and what was expected, so a
+typo in a pull request fails the stage instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+
+from imgclf.errors import PipelineError
+
+Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- data
+
+
+class FetchParams(Section):
+    """Which dataset ``fetch`` materialises into ``data/raw``."""
+
+    source: Literal["mnist5k", "digits"] = "mnist5k"
+    max_per_class: PositiveInt | None = None
+
+
+class PreprocessParams(Section):
+    """Target image geometry: ``image_size`` is ``[height, width]``."""
+
+    image_size: tuple[PositiveInt, PositiveInt] = (28, 28)
+    color: Literal["grayscale", "rgb"] = "grayscale"
+
+
+class SplitParams(Section):
+    """Stratified train / validation / test fractions; they must add up to 1."""
+
+    train: Fraction = 0.70
+    validation: Fraction = 0.15
+    test: Fraction = 0.15
+
+    @model_validator(mode="after")
+    def _fractions_sum_to_one(self) -> "SplitParams":
+        total = self.train + self.validation + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train + validation + test must equal 1, got {total:g}")
+        return self
+
+
+# ---------------------------------------------------------------- baselines
+
+
+class LogisticRegressionParams(Section):
+    """Multinomial logistic regression (scikit-learn ``LogisticRegression``)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    kind: Literal["logistic_regression"]
+    C: PositiveFloat = 1.0
+    max_iter: PositiveInt = 200
+    solver: Literal["lbfgs", "newton-cg", "sag", "saga"] = "lbfgs"
+
+
+class MLPParams(Section):
+    """Fully connected network (scikit-learn ``MLPClassifier``)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    kind: Literal["mlp"]
+    hidden_layer_sizes: list[PositiveInt] = Field(min_length=1)
+    activation: Literal["relu", "tanh", "logistic", "identity"] = "relu"
+    alpha: NonNegativeFloat = 1e-4
+    learning_rate_init: PositiveFloat = 1e-3
+    batch_size: PositiveInt = 200
+    max_iter: PositiveInt = 200
+    early_stopping: bool = True
+
+
+BaselineParams = Annotated[
+    Union[LogisticRegressionParams, MLPParams], Field(discriminator="kind")
+]
+
+
+class BaselinesParams(Section):
+    """The list of scikit-learn models ``train_baselines`` fits, each saved and tracked."""
+
+    models: list[BaselineParams] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "BaselinesParams":
+        _check_unique([m.name for m in self.models], "train_baselines.models")
+        return self
+
+
+# ---------------------------------------------------------------- Keras training
+
+
+class EarlyStoppingParams(Section):
+    """Keras ``EarlyStopping``, plus an optional target that stops once it is reached."""
+
+    monitor: str = "val_accuracy"
+    patience: NonNegativeInt = 3
+    min_delta: NonNegativeFloat = 0.0
+    restore_best_weights: bool = True
+    target: Fraction | None = None
+
+
+class FitParams(Section):
+    """How one Keras model is optimised."""
+
+    optimizer: Literal["adam", "rmsprop", "sgd"] = "adam"
+    learning_rate: PositiveFloat = 1e-3
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    batch_size: PositiveInt = 64
+    epochs: PositiveInt = 10
+    early_stopping: EarlyStoppingParams | None = None
+
+
+class CnnParams(FitParams):
+    """``train_cnn``: an architecture preset name and its training controls."""
+
+    architecture: Literal["lenet"] = "lenet"
+
+
+# ---------------------------------------------------------------- transfer
+
+
+class PretrainParams(FitParams):
+    """The source task the transfer base is pretrained on (never the target data)."""
+
+    source: Literal["digits"] = "digits"
+    architecture: Literal["lenet"] = "lenet"
+
+
+class HeadParams(Section):
+    """The new classification head put on the frozen base."""
+
+    units: PositiveInt = 128
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.3
+
+
+class FineTuneParams(FitParams):
+    """Phase 2: layers from ``unfreeze_from`` (a base layer name) on are trained again."""
+
+    unfreeze_from: str = "conv_2"
+
+
+class TransferParams(Section):
+    """``pretrain`` and ``transfer``: pretrained base, frozen phase, fine-tuning phase."""
+
+    pretrain: PretrainParams = PretrainParams()
+    head: HeadParams = HeadParams()
+    frozen: FitParams = FitParams()
+    fine_tune: FineTuneParams = FineTuneParams()
+
+
+# ---------------------------------------------------------------- evaluation, tracking
+
+
+class EvaluateParams(Section):
+    """Binning of the calibration and lift charts."""
+
+    calibration_bins: Annotated[int, Field(ge=2, le=100)] = 10
+    lift_bins: Annotated[int, Field(ge=2, le=100)] = 10
+
+
+class MlflowParams(Section):
+    """The MLflow experiment every run of this pipeline is logged under."""
+
+    experiment: str = Field(default="image-classification", min_length=1)
+
+
+class Params(Section):
+    """The whole of ``params.yaml``."""
+
+    seed: NonNegativeInt = 42
+    mlflow: MlflowParams = MlflowParams()
+    fetch: FetchParams = FetchParams()
+    preprocess: PreprocessParams = PreprocessParams()
+    split: SplitParams = SplitParams()
+    train_baselines: BaselinesParams
+    train_cnn: CnnParams = CnnParams()
+    transfer: TransferParams = TransferParams()
+    evaluate: EvaluateParams = EvaluateParams()
+
+
+def _check_unique(names: list[str], where: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"duplicate name {name!r} in {where}")
+        seen.add(name)
+
+
+def _describe(error: dict) -> str:
+    """One line per pydantic error: the dotted key, the problem and the value given."""
+    key = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling; see params.yaml's comments for the keys)"
+    given = "" if error["type"] in ("missing", "extra_forbidden") else f" (got {error['input']!r})"
+    return f"  {key or '<top level>'}: {message}{given}"
+
+
+def parse_params(raw: object, source: str = "params.yaml") -> Params:
+    """Validate an already-loaded mapping against the schema."""
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        lines = "\n".join(_describe(e) for e in exc.errors(include_url=False))
+        raise PipelineError(f"{source}: invalid parameters\n{lines}") from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate ``params.yaml``."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: parameters file not found") from None
+    except yaml.YAMLError as exc:
+        raise PipelineError(f"{path}: not valid YAML: {exc}") from None
+    return parse_params(raw, str(path))

@@ -1,0 +1,1 @@
+"""DVC stages: each module is a thin ``main()`` run as ``python -m stages.<name>``."""

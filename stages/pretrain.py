@@ -1,0 +1,46 @@
+"""pretrain: train the network whose convolutional base `transfer` reuses.
+
+It learns on a different, disjoint source (by default scikit-learn's 8x8 digits, upscaled to
+the target size), never on the target's data, and is its own stage so that DVC caches it:
+changing a fine-tuning parameter does not retrain it.
+"""
+
+import mlflow
+
+from imgclf import layout
+from imgclf.cnn import build_cnn, preset
+from imgclf.errors import run_stage
+from imgclf.images import prepare_images
+from imgclf.model_store import save_model
+from imgclf.outputs import atomic_dir
+from imgclf.params import load_params
+from imgclf.sources import load_source
+from imgclf.splitting import holdout_split
+from imgclf.tracking import epoch_logger, model_run
+from imgclf.training import compile_model, fit, seed_everything
+
+STAGE = "pretrain"
+VALIDATION_FRACTION = 0.15
+
+
+def main() -> None:
+    params = load_params()
+    pre = params.transfer.pretrain
+    size, color = params.preprocess.image_size, params.preprocess.color
+    source = prepare_images(load_source(pre.source), size, color)
+    train, validation = holdout_split(source, VALIDATION_FRACTION, params.seed)
+    seed_everything(params.seed)
+    model = build_cnn(preset(pre.architecture), source.images.shape[1:], len(source.class_names), "pretrained")
+    compile_model(model, pre)
+    with model_run(params.mlflow.experiment, STAGE, pre.source, {"seed": params.seed, **pre.model_dump()}) as run_id:
+        history = fit(model, train, validation, pre, callbacks=[epoch_logger()])
+        mlflow.log_metric("best_val_accuracy", max(history.history["val_accuracy"]))
+    with atomic_dir(layout.PRETRAINED) as out:
+        save_model(out, model, "keras", {
+            "name": f"pretrained_{pre.source}", "stage": STAGE, "mlflow_run_id": run_id,
+            "class_names": list(source.class_names), "input_shape": list(source.images.shape[1:]),
+        })
+
+
+if __name__ == "__main__":
+    run_stage(main)

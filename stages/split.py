@@ -1,0 +1,26 @@
+"""split: stratified, seeded train / validation / test parts with their sizes."""
+
+from imgclf import layout
+from imgclf.dataset import load_imageset, save_imageset
+from imgclf.errors import run_stage
+from imgclf.outputs import atomic_dir, write_json
+from imgclf.params import load_params
+from imgclf.splitting import stratified_split
+
+
+def main() -> None:
+    params = load_params()
+    data = load_imageset(layout.PREPARED / layout.IMAGES_FILE)
+    s = params.split
+    parts = stratified_split(data, s.train, s.validation, s.test, params.seed)
+    with atomic_dir(layout.SPLIT) as out:
+        for name, part in parts.items():
+            save_imageset(out / f"{name}.npz", part)
+        write_json(out / "split.json", {
+            name: {"images": len(part), "class_counts": part.class_counts()} for name, part in parts.items()
+        })
+    print("split: " + ", ".join(f"{name} {len(part)}" for name, part in parts.items()))
+
+
+if __name__ == "__main__":
+    run_stage(main)

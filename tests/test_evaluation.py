@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+from imgclf.evaluation import classification_metrics, confusion_cells, lift_curve, lift_table, reliability_curve
+
+
+def test_lift_and_gains_by_hand():
+    # 10 cases in score order, 4 positives: the top 2 hold 2 of them, the top 4 hold 3, ...
+    is_positive = np.array([1, 1, 0, 1, 0, 0, 0, 1, 0, 0])
+    scores = np.linspace(1.0, 0.1, 10)
+    fraction, lift, gain = lift_curve(is_positive, scores, n_bins=5)
+    np.testing.assert_allclose(fraction, [0.2, 0.4, 0.6, 0.8, 1.0])
+    np.testing.assert_allclose(gain, [0.5, 0.75, 0.75, 1.0, 1.0])
+    np.testing.assert_allclose(lift, [2.5, 1.875, 1.25, 1.25, 1.0])
+
+
+def test_lift_ties_keep_original_order():
+    fraction, lift, gain = lift_curve(np.array([0, 1]), np.array([0.5, 0.5]), n_bins=2)
+    np.testing.assert_allclose(gain, [0.0, 1.0])
+
+
+def test_reliability_binary_by_hand():
+    y = np.array([0, 0, 1, 1, 1])
+    p1 = np.array([0.05, 0.15, 0.85, 0.95, 0.95])
+    curve = reliability_curve(y, np.column_stack([1 - p1, p1]), n_bins=2)
+    assert curve == [
+        {"confidence": 0.1, "observed": 0.0, "count": 2},
+        {"confidence": pytest.approx(0.916667), "observed": 1.0, "count": 3},
+    ]
+
+
+def test_reliability_multiclass_uses_top_label():
+    y = np.array([0, 1, 2, 2])
+    proba = np.array([[0.9, 0.05, 0.05], [0.8, 0.1, 0.1], [0.1, 0.2, 0.7], [0.2, 0.2, 0.6]])
+    curve = reliability_curve(y, proba, n_bins=2)
+    assert curve == [{"confidence": pytest.approx(0.75), "observed": 0.75, "count": 4}]
+
+
+def test_metrics_by_hand():
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([[0.8, 0.2], [0.4, 0.6], [0.3, 0.7], [0.1, 0.9]])
+    m = classification_metrics(y, proba, ("cat", "dog"))
+    assert m["accuracy"] == 0.75
+    assert m["precision_dog"] == pytest.approx(2 / 3, abs=1e-6)
+    assert m["recall_cat"] == 0.5 and m["recall_dog"] == 1.0
+    expected = -np.mean(np.log([0.8, 0.4, 0.7, 0.9]))
+    assert m["log_loss"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_confusion_cells_are_precounted():
+    cells = confusion_cells(np.array([0, 0, 1]), np.array([0, 1, 1]), ("a", "b"))
+    assert cells == [
+        {"actual": "a", "predicted": "a", "count": 1},
+        {"actual": "a", "predicted": "b", "count": 1},
+        {"actual": "b", "predicted": "a", "count": 0},
+        {"actual": "b", "predicted": "b", "count": 1},
+    ]
+
+
+def test_lift_table_binary_shows_positive_class_only():
+    y = np.array([0, 1, 0, 1])
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    table = lift_table(y, proba, ("cat", "dog"), n_bins=2)
+    assert set(table) == {"dog", "mean"}
+    assert table["dog"] == table["mean"]
+    assert table["dog"][0] == {"population_fraction": 0.5, "lift": 2.0, "gain": 1.0}

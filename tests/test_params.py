@@ -1,0 +1,78 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imgclf.errors import PipelineError
+from imgclf.params import load_params, parse_params
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def default_raw() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def test_repository_params_file_is_valid():
+    params = load_params(REPO / "params.yaml")
+    assert params.fetch.source == "mnist5k"
+    assert [m.name for m in params.train_baselines.models] == ["logreg", "mlp"]
+    assert params.preprocess.image_size == (28, 28)
+
+
+def test_unknown_key_is_named():
+    raw = default_raw()
+    raw["train_cnn"]["epoch"] = 3
+    with pytest.raises(PipelineError, match=r"train_cnn\.epoch: unknown key"):
+        parse_params(raw)
+
+
+def test_wrong_type_names_key_and_value():
+    raw = default_raw()
+    raw["train_cnn"]["batch_size"] = "big"
+    with pytest.raises(PipelineError, match=r"train_cnn\.batch_size: .*integer.*'big'"):
+        parse_params(raw)
+
+
+def test_out_of_range_value_is_named():
+    raw = default_raw()
+    raw["train_cnn"]["epochs"] = 0
+    with pytest.raises(PipelineError, match=r"train_cnn\.epochs: Input should be greater than 0 \(got 0\)"):
+        parse_params(raw)
+
+
+def test_split_fractions_must_add_up():
+    raw = default_raw()
+    raw["split"] = {"train": 0.8, "validation": 0.15, "test": 0.15}
+    with pytest.raises(PipelineError, match=r"split: .*must equal 1, got 1.1"):
+        parse_params(raw)
+
+
+def test_baseline_kind_selects_its_schema():
+    raw = default_raw()
+    raw["train_baselines"]["models"][0]["hidden_layer_sizes"] = [10]
+    with pytest.raises(PipelineError, match=r"train_baselines\.models\.0\.logistic_regression\.hidden_layer_sizes: unknown key"):
+        parse_params(raw)
+
+
+def test_duplicate_baseline_names_rejected():
+    raw = default_raw()
+    raw["train_baselines"]["models"][1]["name"] = "logreg"
+    with pytest.raises(PipelineError, match="duplicate name 'logreg'"):
+        parse_params(raw)
+
+
+def test_missing_required_section_is_named():
+    raw = default_raw()
+    del raw["train_baselines"]
+    with pytest.raises(PipelineError, match=r"train_baselines: Field required"):
+        parse_params(raw)
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(PipelineError, match="parameters file not found"):
+        load_params(tmp_path / "nope.yaml")
+    bad = tmp_path / "params.yaml"
+    bad.write_text("seed: [1\n")
+    with pytest.raises(PipelineError, match="not valid YAML"):
+        load_params(bad)

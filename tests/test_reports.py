@@ -1,0 +1,32 @@
+import json
+
+import numpy as np
+import pytest
+
+from imgclf.errors import PipelineError
+from imgclf.reports import check_same_classes, write_model_report
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_report_writes_charts_and_plot_data(tmp_path, n_classes):
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(n_classes), 25)
+    proba = rng.dirichlet(np.ones(n_classes), size=len(y))
+    proba[np.arange(len(y)), y] += 1.0
+    proba /= proba.sum(axis=1, keepdims=True)
+    names = tuple(f"c{k}" for k in range(n_classes))
+    metrics = write_model_report("m", y, proba, names, tmp_path / "plots", tmp_path / "figs", 10, 5)
+    assert metrics["accuracy"] == 1.0
+    for kind in ("confusion", "calibration", "lift"):
+        png = tmp_path / "figs" / "m" / f"{kind}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+        assert json.loads((tmp_path / "plots" / kind / "m.json").read_text())
+    cells = json.loads((tmp_path / "plots" / "confusion" / "m.json").read_text())
+    assert len(cells) == n_classes**2 and sum(c["count"] for c in cells) == len(y)
+    lift = json.loads((tmp_path / "plots" / "lift" / "m.json").read_text())
+    assert len(lift) == 5 and lift[-1]["lift"] == 1.0
+
+
+def test_class_mismatch_is_named():
+    with pytest.raises(PipelineError, match=r"model 'cnn' was trained on classes \['0', '1'\]"):
+        check_same_classes("cnn", ["0", "1"], ("cat", "dog"))
