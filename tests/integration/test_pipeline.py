@@ -1,0 +1,191 @@
+"""The real `dvc repro` on a tiny configuration, in a temporary git repository.
+
+The module's tests share one pipeline run and go in order: outputs, MLflow store, no-op
+re-run, a CNN parameter change, a forced re-run and a bad parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+MODELS = {"logreg", "mlp", "cnn", "transfer"}
+
+# A few hundred images and one or two epochs: every stage runs for real, quickly.
+TINY = {
+    ("fetch", "max_per_class"): 30,
+    ("train_cnn", "epochs"): 2,
+    ("transfer", "pretrain", "epochs"): 2,
+    ("transfer", "frozen", "epochs"): 1,
+    ("transfer", "fine_tune", "epochs"): 1,
+}
+
+
+def project_files() -> list[str]:
+    """What a clone holds: tracked files and untracked ones git does not ignore."""
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout.split()
+    return [f for f in out if (REPO / f).is_file()]
+
+
+def set_param(root: Path, keys: tuple[str, ...], value) -> None:
+    path = root / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    node = params
+    for key in keys[:-1]:
+        node = node[key]
+    node[keys[-1]] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def dvc(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = str(root / "src")
+    result = subprocess.run([str(BIN / "dvc"), *args], cwd=root, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"dvc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def stages_run(result: subprocess.CompletedProcess) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", result.stdout))
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("pipeline")
+    for name in project_files():
+        if name == "dvc.lock" or name.startswith(("data/", "models/", "reports/")):
+            continue
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, root / name)
+    for keys, value in TINY.items():
+        set_param(root, keys, value)
+    git(root, "init", "-q")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny")
+    first = dvc(root, "repro")
+    assert stages_run(first) == {
+        "fetch", "preprocess", "split", "train_baselines", "train_cnn", "pretrain", "transfer", "evaluate"
+    }
+    return root
+
+
+def read_metrics(root: Path) -> dict:
+    return json.loads((root / "reports" / "metrics.json").read_text())
+
+
+def test_every_stage_wrote_its_outputs(pipeline):
+    manifest = json.loads((pipeline / "data/raw/manifest.json").read_text())
+    assert manifest["images"] == 300 and set(manifest["class_counts"].values()) == {30}
+    split = json.loads((pipeline / "data/split/split.json").read_text())
+    assert {k: v["images"] for k, v in split.items()} == {"train": 210, "validation": 45, "test": 45}
+    for path in ("models/baselines/logreg/model.skops", "models/cnn/model.keras",
+                 "models/pretrained/model.keras", "models/transfer/model.keras"):
+        assert (pipeline / path).stat().st_size > 0, path
+    metrics = read_metrics(pipeline)
+    assert set(metrics) == MODELS
+    for name, values in metrics.items():
+        assert 0.0 <= values["accuracy"] <= 1.0 and values["log_loss"] > 0
+        assert {f"recall_{d}" for d in range(10)} <= set(values)
+        for kind in ("confusion", "calibration", "lift"):
+            assert (pipeline / f"reports/figures/{name}/{kind}.png").exists()
+            assert (pipeline / f"reports/plots/{kind}/{name}.json").exists()
+    # Chance is 0.1: the tiny models must have learnt something.
+    assert metrics["logreg"]["accuracy"] > 0.5
+
+
+def test_mlflow_store_has_one_finished_run_per_model(pipeline):
+    with sqlite3.connect(pipeline / "mlflow.db") as db:
+        runs = dict(db.execute("SELECT name, status FROM runs"))
+        tested = {row[0] for row in db.execute(
+            "SELECT r.name FROM runs r JOIN latest_metrics m ON m.run_uuid = r.run_uuid WHERE m.key = 'test_accuracy'"
+        )}
+        epochs = db.execute(
+            "SELECT COUNT(*) FROM metrics m JOIN runs r ON m.run_uuid = r.run_uuid "
+            "WHERE r.name = 'transfer/transfer' AND m.key = 'val_accuracy'"
+        ).fetchone()[0]
+        tags = dict(db.execute(
+            "SELECT t.key, t.value FROM tags t JOIN runs r ON t.run_uuid = r.run_uuid WHERE r.name = 'train_cnn/cnn'"
+        ))
+    assert runs == {
+        "train_baselines/logreg": "FINISHED", "train_baselines/mlp": "FINISHED", "train_cnn/cnn": "FINISHED",
+        "pretrain/digits": "FINISHED", "transfer/transfer": "FINISHED",
+    }
+    assert tested == {"train_baselines/logreg", "train_baselines/mlp", "train_cnn/cnn", "transfer/transfer"}
+    assert epochs == 2  # one frozen epoch, one fine-tuning epoch, continuous steps
+    assert tags["stage"] == "train_cnn" and len(tags["git_commit"]) == 40
+
+
+def test_second_repro_runs_nothing(pipeline):
+    result = dvc(pipeline, "repro")
+    assert stages_run(result) == set()
+    assert "up to date" in dvc(pipeline, "status").stdout
+
+
+def test_cnn_parameter_reruns_only_cnn_and_evaluate(pipeline):
+    before = read_metrics(pipeline)
+    set_param(pipeline, ("train_cnn", "learning_rate"), 0.002)
+    try:
+        result = dvc(pipeline, "repro")
+        assert stages_run(result) == {"train_cnn", "evaluate"}
+        after = read_metrics(pipeline)
+        assert after["logreg"] == before["logreg"]
+        assert after["cnn"] != before["cnn"]
+        assert "train_cnn.learning_rate" in dvc(pipeline, "params", "diff", "HEAD").stdout
+    finally:
+        git(pipeline, "checkout", "params.yaml")
+    # Back to the committed value: DVC's run-cache restores the earlier CNN without training.
+    restored = dvc(pipeline, "repro")
+    assert stages_run(restored) == {"evaluate"}
+    assert "Stage 'train_cnn' is cached - skipping run" in restored.stdout
+    assert read_metrics(pipeline) == before
+
+
+def test_forced_repro_gives_identical_metrics(pipeline):
+    before = (pipeline / "reports" / "metrics.json").read_text()
+    result = dvc(pipeline, "repro", "--force")
+    assert len(stages_run(result)) == 8
+    assert (pipeline / "reports" / "metrics.json").read_text() == before
+
+
+def test_plots_render(pipeline, tmp_path):
+    dvc(pipeline, "plots", "show", "-o", str(tmp_path))
+    html = (tmp_path / "index.html").read_text()
+    for name in MODELS:
+        assert f"reports/plots/confusion/{name}.json" in html
+
+
+def test_bad_parameter_fails_naming_the_key(pipeline):
+    lock = (pipeline / "dvc.lock").read_text()
+    set_param(pipeline, ("train_cnn", "epochs"), 0)
+    try:
+        result = dvc(pipeline, "repro", check=False)
+    finally:
+        git(pipeline, "checkout", "params.yaml")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "error: params.yaml: invalid parameters" in output
+    assert "train_cnn.epochs: Input should be greater than 0 (got 0)" in output
+    assert "Traceback" not in output
+    assert (pipeline / "dvc.lock").read_text() == lock
