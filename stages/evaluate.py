@@ -1,17 +1,11 @@
-"""evaluate: every model on the same test split; metrics, DVC plots and PNG charts.
-
-Usage: python -m stages.evaluate MODEL_DIR [MODEL_DIR ...]
-"""
-
-import sys
-from pathlib import Path
+"""evaluate: every model of params.yaml on the same test split; metrics, DVC plots, PNG charts."""
 
 import mlflow
 
 from imgclf import layout
 from imgclf.dataset import load_imageset
-from imgclf.errors import PipelineError, run_stage
-from imgclf.model_store import find_models, load_model
+from imgclf.errors import run_stage
+from imgclf.model_store import load_model
 from imgclf.outputs import atomic_dir, write_json
 from imgclf.params import load_params
 from imgclf.reports import check_same_classes, write_model_report
@@ -20,15 +14,12 @@ from imgclf.tracking import resume_run
 
 def main() -> None:
     params = load_params()
-    if len(sys.argv) < 2:
-        raise PipelineError("usage: python -m stages.evaluate MODEL_DIR [MODEL_DIR ...]")
+    directories = layout.model_dirs([m.name for m in params.train_baselines.models], list(params.train_cnn))
     test = load_imageset(layout.split_file("test"))
     results: dict[str, dict[str, float]] = {}
     with atomic_dir(layout.PLOTS) as plots, atomic_dir(layout.FIGURES) as figures:
-        for directory in find_models([Path(arg) for arg in sys.argv[1:]]):
+        for directory in directories:
             model = load_model(directory)
-            if model.name in results:
-                raise PipelineError(f"{directory}: a second model named {model.name!r}")
             check_same_classes(model.name, model.meta["class_names"], test.class_names)
             metrics = write_model_report(
                 model.name, test.labels, model.predict_proba(test.images), test.class_names,

@@ -8,12 +8,12 @@ changing a fine-tuning parameter does not retrain it.
 import mlflow
 
 from imgclf import layout
-from imgclf.cnn import build_cnn, preset
+from imgclf.cnn import build_cnn
 from imgclf.errors import run_stage
 from imgclf.images import prepare_images
 from imgclf.model_store import save_model
 from imgclf.outputs import atomic_dir
-from imgclf.params import load_params
+from imgclf.params import load_params, preset_layers
 from imgclf.sources import load_source
 from imgclf.splitting import holdout_split
 from imgclf.tracking import epoch_logger, model_run
@@ -30,7 +30,7 @@ def main() -> None:
     source = prepare_images(load_source(pre.source), size, color)
     train, validation = holdout_split(source, VALIDATION_FRACTION, params.seed)
     seed_everything(params.seed)
-    model = build_cnn(preset(pre.architecture), source.images.shape[1:], len(source.class_names), "pretrained")
+    model = build_cnn(preset_layers(pre.architecture), source.images.shape[1:], len(source.class_names), "pretrained")
     compile_model(model, pre)
     with model_run(params.mlflow.experiment, STAGE, pre.source, {"seed": params.seed, **pre.model_dump()}) as run_id:
         history = fit(model, train, validation, pre, callbacks=[epoch_logger()])

@@ -1,16 +1,16 @@
-"""transfer: the pretrained base frozen under a new head, then fine-tuned; one MLflow run."""
+"""transfer: a pretrained base frozen under a new head, then fine-tuned; one MLflow run."""
 
 import mlflow
 
 from imgclf import layout
 from imgclf.dataset import load_imageset
 from imgclf.errors import run_stage
-from imgclf.model_store import load_model, save_model
+from imgclf.model_store import save_model
 from imgclf.outputs import atomic_dir, write_json
 from imgclf.params import load_params
 from imgclf.tracking import epoch_logger, log_model, model_run
 from imgclf.training import compile_model, fit, seed_everything
-from imgclf.transfer import build_transfer_model, trainable_weight_count, unfreeze_from
+from imgclf.transfer import base_layer_index, build_transfer_model, load_base, trainable_weight_count, unfreeze_from
 
 STAGE = "transfer"
 NAME = "transfer"
@@ -21,11 +21,11 @@ def main() -> None:
     tp = params.transfer
     train = load_imageset(layout.split_file("train"))
     validation = load_imageset(layout.split_file("validation"))
-    pretrained = load_model(layout.PRETRAINED)
     seed_everything(params.seed)
-    model = build_transfer_model(pretrained.model, len(train.class_names), tp.head)
-    logged = {"seed": params.seed, "pretrained_run_id": pretrained.meta["mlflow_run_id"],
-              **tp.model_dump(include={"head", "frozen", "fine_tune"})}
+    base = load_base(tp.base, train.images.shape[1:], layout.PRETRAINED)
+    base_layer_index(base, tp.fine_tune.unfreeze_from)
+    model = build_transfer_model(base, len(train.class_names), tp.head, tp.augmentation)
+    logged = {"seed": params.seed, **tp.model_dump(exclude={"pretrain"})}
     with model_run(params.mlflow.experiment, STAGE, NAME, logged) as run_id:
         compile_model(model, tp.frozen)
         mlflow.log_metric("trainable_weights", trainable_weight_count(model), step=0)
@@ -37,7 +37,7 @@ def main() -> None:
         mlflow.log_metric("trainable_weights", trainable_weight_count(model), step=done)
         tuned = fit(model, train, validation, tp.fine_tune, callbacks=[epoch_logger()], initial_epoch=done)
         log_model(model, "keras")
-    history = {k: [float(v) for v in frozen.history[k] + tuned.history[k]] for k in frozen.history}
+    history = {k: [float(v) for v in frozen.history[k] + tuned.history[k]] for k in tuned.history}
     with atomic_dir(layout.TRANSFER) as out:
         save_model(out, model, "keras", {
             "name": NAME, "stage": STAGE, "mlflow_run_id": run_id, "fine_tune_from_epoch": done,

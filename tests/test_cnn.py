@@ -1,11 +1,13 @@
 import pytest
 
-from imgclf.cnn import PRESETS, build_cnn, feature_extractor, preset
+from imgclf.cnn import build_cnn, feature_extractor
 from imgclf.errors import PipelineError
+from imgclf.params import AugmentationParams, CnnParams, preset_layers
+from imgclf.presets import PRESETS
 
 
 def test_lenet_layers_as_in_the_tutorial():
-    model = build_cnn(preset("lenet"), (28, 28, 1), 10)
+    model = build_cnn(preset_layers("lenet"), (28, 28, 1), 10)
     shapes = {layer.name: layer.output.shape[1:] for layer in model.layers[1:]}
     assert shapes["conv_1"] == (24, 24, 20)
     assert shapes["max_pool_1"] == (12, 12, 20)
@@ -15,26 +17,55 @@ def test_lenet_layers_as_in_the_tutorial():
     assert model.get_layer("output").activation.__name__ == "softmax"
 
 
-def test_two_classes_get_one_sigmoid_unit():
-    model = build_cnn(PRESETS["lenet"], (28, 28, 3), 2)
+def test_fashion_bn_blocks_and_momentum():
+    model = build_cnn(preset_layers("fashion_bn"), (28, 28, 1), 10)
+    kinds = [layer.name.rsplit("_", 1)[0] for layer in model.layers[2:6]]
+    assert kinds == ["conv", "batch_norm", "activation", "conv"]
+    assert model.get_layer("conv_1").activation.__name__ == "linear"
+    assert model.get_layer("batch_norm_1").momentum == 0.9
+    assert [model.get_layer(f"dropout_{i}").rate for i in (1, 2, 3)] == [0.25, 0.30, 0.40]
+
+
+@pytest.mark.parametrize("name,shape", [("catdog", (50, 50, 1)), ("cifar_small", (32, 32, 3))])
+def test_tutorial_presets_build(name, shape):
+    model = build_cnn(preset_layers(name), shape, 2)
     assert model.output_shape == (None, 1)
     assert model.get_layer("output").activation.__name__ == "sigmoid"
 
 
+def test_declared_layer_list_in_params():
+    cnn = CnnParams(architecture=[
+        {"type": "conv", "filters": 4, "kernel": 3, "padding": "same"},
+        {"type": "global_avg_pool"},
+        {"type": "dense", "units": 8, "activation": "tanh"},
+    ])
+    model = build_cnn(cnn.layers(), (10, 10, 3), 5, weight_decay=1e-3)
+    assert model.get_layer("dense_1").activation.__name__ == "tanh"
+    assert model.get_layer("conv_1").kernel_regularizer is not None
+    assert model.output_shape == (None, 5)
+
+
 def test_kernel_larger_than_input_names_the_layer():
-    with pytest.raises(PipelineError, match=r"architecture layer 2 \(conv\)"):
-        build_cnn(preset("lenet"), (8, 8, 1), 10)
+    with pytest.raises(PipelineError, match=r"architecture layer 2 \(conv\) does not fit its input \(None, 2, 2, 20\)"):
+        build_cnn(preset_layers("lenet"), (8, 8, 1), 10)
 
 
-def test_unknown_layer_type_and_preset():
-    with pytest.raises(PipelineError, match=r"layer 0 \(convolution\): unknown layer type"):
-        build_cnn([{"type": "convolution"}], (8, 8, 1), 3)
-    with pytest.raises(PipelineError, match="unknown architecture preset 'resnet9'"):
-        preset("resnet9")
+def test_augmentation_layers_present_only_when_asked():
+    plain = build_cnn(preset_layers("lenet"), (28, 28, 1), 10)
+    assert not [layer for layer in plain.layers if layer.name.startswith("augment")]
+    augmented = build_cnn(preset_layers("lenet"), (28, 28, 1), 10, augmentation=AugmentationParams(
+        rotation=10, width_shift=0.1, height_shift=0.1, shear=0.1, zoom=0.1, horizontal_flip=True))
+    names = [layer.name for layer in augmented.layers if layer.name.startswith("augment")]
+    assert names == ["augment_rotation", "augment_shift", "augment_shear", "augment_zoom", "augment_flip"]
+
+
+def test_every_preset_is_valid():
+    for name in PRESETS:
+        assert preset_layers(name)
 
 
 def test_feature_extractor_cuts_at_flatten():
-    model = build_cnn(preset("lenet"), (28, 28, 1), 10)
+    model = build_cnn(preset_layers("lenet"), (28, 28, 1), 10)
     base = feature_extractor(model)
     assert base.layers[-1].name == "flatten_1"
     assert base.output_shape == (None, 800)

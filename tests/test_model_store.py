@@ -5,8 +5,8 @@ import skops.io
 from imgclf.baselines import build_baseline
 from imgclf.cnn import build_cnn
 from imgclf.errors import PipelineError
-from imgclf.model_store import find_models, load_model, save_model
-from imgclf.params import LogisticRegressionParams
+from imgclf.model_store import load_model, save_model
+from imgclf.params import CnnParams, LogisticRegressionParams
 from tests.conftest import make_imageset
 
 
@@ -21,7 +21,7 @@ def test_sklearn_round_trip(tmp_path, imageset):
 
 def test_keras_round_trip(tmp_path):
     data = make_imageset(n_classes=2)
-    model = build_cnn([{"type": "flatten"}], data.images.shape[1:], 2)
+    model = build_cnn(CnnParams(architecture=[{"type": "flatten"}]).layers(), data.images.shape[1:], 2)
     save_model(tmp_path / "k", model, "keras", {"name": "k"})
     loaded = load_model(tmp_path / "k")
     assert loaded.predict_proba(data.images).shape == (len(data), 2)
@@ -39,12 +39,6 @@ def test_untrusted_types_are_refused(tmp_path):
         load_model(directory)
 
 
-def test_missing_model_and_discovery(tmp_path):
-    with pytest.raises(PipelineError, match="no model here"):
+def test_missing_model_is_named(tmp_path):
+    with pytest.raises(PipelineError, match="model.json: no model here"):
         load_model(tmp_path)
-    with pytest.raises(PipelineError, match="model directory not found"):
-        find_models([tmp_path / "nope"])
-    for name in ("b", "a"):
-        (tmp_path / "root" / name).mkdir(parents=True)
-        (tmp_path / "root" / name / "model.json").write_text("{}")
-    assert [p.name for p in find_models([tmp_path / "root"])] == ["a", "b"]

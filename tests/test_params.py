@@ -17,27 +17,59 @@ def test_repository_params_file_is_valid():
     params = load_params(REPO / "params.yaml")
     assert params.fetch.source == "mnist5k"
     assert [m.name for m in params.train_baselines.models] == ["logreg", "mlp"]
+    assert list(params.train_cnn) == ["lenet"]
     assert params.preprocess.image_size == (28, 28)
 
 
 def test_unknown_key_is_named():
     raw = default_raw()
-    raw["train_cnn"]["epoch"] = 3
-    with pytest.raises(PipelineError, match=r"train_cnn\.epoch: unknown key"):
+    raw["train_cnn"]["lenet"]["epoch"] = 3
+    with pytest.raises(PipelineError, match=r"train_cnn\.lenet\.epoch: unknown key"):
         parse_params(raw)
 
 
 def test_wrong_type_names_key_and_value():
     raw = default_raw()
-    raw["train_cnn"]["batch_size"] = "big"
-    with pytest.raises(PipelineError, match=r"train_cnn\.batch_size: .*integer.*'big'"):
+    raw["train_cnn"]["lenet"]["batch_size"] = "big"
+    with pytest.raises(PipelineError, match=r"train_cnn\.lenet\.batch_size: .*integer.*'big'"):
         parse_params(raw)
 
 
 def test_out_of_range_value_is_named():
     raw = default_raw()
-    raw["train_cnn"]["epochs"] = 0
-    with pytest.raises(PipelineError, match=r"train_cnn\.epochs: Input should be greater than 0 \(got 0\)"):
+    raw["train_cnn"]["lenet"]["epochs"] = 0
+    with pytest.raises(PipelineError, match=r"train_cnn\.lenet\.epochs: Input should be greater than 0 \(got 0\)"):
+        parse_params(raw)
+
+
+def test_unknown_layer_type_names_its_index():
+    raw = default_raw()
+    raw["train_cnn"]["lenet"]["architecture"] = [{"type": "conv", "filters": 8, "kernel": 3}, {"type": "convolution"}]
+    with pytest.raises(PipelineError, match=r"train_cnn\.lenet\.architecture\.list\[.*\]\.1: .*'convolution'"):
+        parse_params(raw)
+
+
+def test_missing_layer_key_is_named():
+    raw = default_raw()
+    raw["train_cnn"]["lenet"]["architecture"] = [{"type": "conv", "kernel": 3}]
+    with pytest.raises(PipelineError, match=r"train_cnn\.lenet\.architecture\.list\[.*\]\.0\.conv\.filters: Field required"):
+        parse_params(raw)
+
+
+def test_unknown_preset_and_base():
+    raw = default_raw()
+    raw["train_cnn"]["lenet"]["architecture"] = "resnet9"
+    raw["transfer"]["base"] = {"kind": "keras_application", "architecture": "VGG19"}
+    with pytest.raises(PipelineError) as error:
+        parse_params(raw)
+    assert "train_cnn.lenet.architecture" in str(error.value) and "'resnet9'" in str(error.value)
+    assert "transfer.base.keras_application.architecture" in str(error.value) and "'VGG19'" in str(error.value)
+
+
+def test_model_names_unique_across_stages():
+    raw = default_raw()
+    raw["train_cnn"]["logreg"] = raw["train_cnn"]["lenet"]
+    with pytest.raises(PipelineError, match="duplicate name 'logreg'"):
         parse_params(raw)
 
 

@@ -1,37 +1,48 @@
 import pytest
 
-from imgclf.cnn import build_cnn, preset
+from imgclf.cnn import build_cnn, feature_extractor
 from imgclf.errors import PipelineError
-from imgclf.params import HeadParams
-from imgclf.transfer import build_transfer_model, trainable_weight_count, unfreeze_from
+from imgclf.params import HeadParams, PretrainStageBase, SavedModelBase, preset_layers
+from imgclf.transfer import base_layer_index, build_transfer_model, load_base, trainable_weight_count, unfreeze_from
+
+LENET = {"conv_1": 5 * 5 * 1 * 20 + 20, "conv_2": 5 * 5 * 20 * 50 + 50}
 
 
-def lenet_weights(filters_in: int) -> dict[str, int]:
-    return {"conv_1": 5 * 5 * filters_in * 20 + 20, "conv_2": 5 * 5 * 20 * 50 + 50}
+def lenet_base():
+    return feature_extractor(build_cnn(preset_layers("lenet"), (28, 28, 1), 10))
 
 
 def test_phases_freeze_then_unfreeze_from_the_named_layer():
-    pretrained = build_cnn(preset("lenet"), (28, 28, 1), 10)
-    model = build_transfer_model(pretrained, 3, HeadParams(units=16, dropout=0.1))
+    model = build_transfer_model(lenet_base(), 3, HeadParams(units=16, dropout=0.1))
     head = 800 * 16 + 16 + 16 * 3 + 3
     assert trainable_weight_count(model) == head
 
     unfreeze_from(model, "conv_2")
-    assert trainable_weight_count(model) == head + lenet_weights(1)["conv_2"]
+    assert trainable_weight_count(model) == head + LENET["conv_2"]
 
     unfreeze_from(model, "conv_1")
-    assert trainable_weight_count(model) == head + sum(lenet_weights(1).values())
+    assert trainable_weight_count(model) == head + LENET["conv_1"] + LENET["conv_2"]
 
 
 def test_base_shares_the_pretrained_weights():
-    pretrained = build_cnn(preset("lenet"), (28, 28, 1), 10)
-    model = build_transfer_model(pretrained, 2, HeadParams())
+    pretrained = build_cnn(preset_layers("lenet"), (28, 28, 1), 10)
+    model = build_transfer_model(feature_extractor(pretrained), 2, HeadParams())
     base_kernel = model.get_layer("base").get_layer("conv_1").kernel.numpy()
     assert (base_kernel == pretrained.get_layer("conv_1").kernel.numpy()).all()
     assert model.output_shape == (None, 1)
 
 
 def test_unknown_layer_lists_the_base_layers():
-    model = build_transfer_model(build_cnn(preset("lenet"), (28, 28, 1), 10), 3, HeadParams())
     with pytest.raises(PipelineError, match=r"unfreeze_from: no layer 'block5_conv1'.*conv_1, max_pool_1, conv_2"):
-        unfreeze_from(model, "block5_conv1")
+        base_layer_index(lenet_base(), "block5_conv1")
+
+
+def test_saved_model_base_and_shape_check(tmp_path):
+    path = tmp_path / "source.keras"
+    build_cnn(preset_layers("lenet"), (28, 28, 1), 10).save(path)
+    base = load_base(SavedModelBase(kind="saved_model", path=str(path)), (28, 28, 1), tmp_path)
+    assert base.output_shape == (None, 800)
+    with pytest.raises(PipelineError, match=r"takes images of shape \(28, 28, 1\), but the prepared images are \(32, 32, 3\)"):
+        load_base(SavedModelBase(kind="saved_model", path=str(path)), (32, 32, 3), tmp_path)
+    with pytest.raises(PipelineError, match="transfer.base: no saved model at"):
+        load_base(PretrainStageBase(kind="pretrain_stage"), (28, 28, 1), tmp_path / "nothing")

@@ -1,9 +1,8 @@
-"""Keras CNNs declared as lists of layer specs, with the tutorials' architectures as presets.
+"""Keras CNNs built from validated layer specs (``imgclf.params.LayerSpec``).
 
-A spec is a plain dict such as ``{"type": "conv", "filters": 20, "kernel": 5}``. Layers are
-named ``<type>_<n>`` (``conv_1``, ``max_pool_1``, ``conv_2`` ...), which is how fine-tuning
-names the layer to unfreeze from. Models take raw uint8 images: rescaling is inside the model,
-so the preprocessing travels with the saved file.
+Layers are named ``<type>_<n>`` (``conv_1``, ``max_pool_1``, ``conv_2`` ...), which is how
+fine-tuning names the layer to unfreeze from. Models take raw uint8 images: augmentation
+(training only) and rescaling are inside the model, so the preprocessing travels with it.
 """
 
 from __future__ import annotations
@@ -13,83 +12,95 @@ from collections import Counter
 import keras
 
 from imgclf.errors import PipelineError
-
-PRESETS: dict[str, list[dict]] = {
-    # LeNet-style network of the MNIST tutorial.
-    "lenet": [
-        {"type": "conv", "filters": 20, "kernel": 5, "activation": "relu"},
-        {"type": "max_pool", "size": 2},
-        {"type": "conv", "filters": 50, "kernel": 5, "activation": "relu"},
-        {"type": "max_pool", "size": 2},
-        {"type": "flatten"},
-        {"type": "dense", "units": 500, "activation": "relu"},
-    ],
-}
+from imgclf.params import AugmentationParams, LayerSpec
 
 FEATURE_END = ("flatten", "global_avg_pool", "global_max_pool")
 
 
-def preset(name: str) -> list[dict]:
-    """The layer specs of a named preset."""
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise PipelineError(f"unknown architecture preset {name!r}; known: {', '.join(PRESETS)}") from None
-
-
-def make_layer(spec: dict, name: str) -> keras.layers.Layer:
-    """One Keras layer from its spec."""
-    kind = spec["type"]
-    if kind == "conv":
+def make_layer(spec: LayerSpec, name: str, weight_decay: float = 0.0) -> keras.layers.Layer:
+    """One Keras layer from its spec; ``weight_decay`` is an L2 penalty on kernels."""
+    regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
+    if spec.type == "conv":
         return keras.layers.Conv2D(
-            spec["filters"], spec["kernel"], strides=spec.get("strides", 1),
-            padding=spec.get("padding", "valid"), activation=spec.get("activation", "relu"), name=name,
+            spec.filters, spec.kernel, strides=spec.strides, padding=spec.padding,
+            activation=spec.activation, kernel_regularizer=regularizer, name=name,
         )
-    if kind == "max_pool":
-        return keras.layers.MaxPooling2D(spec.get("size", 2), name=name)
-    if kind == "avg_pool":
-        return keras.layers.AveragePooling2D(spec.get("size", 2), name=name)
-    if kind == "batch_norm":
-        return keras.layers.BatchNormalization(momentum=spec.get("momentum", 0.9), name=name)
-    if kind == "dropout":
-        return keras.layers.Dropout(spec["rate"], name=name)
-    if kind == "flatten":
-        return keras.layers.Flatten(name=name)
-    if kind == "global_avg_pool":
-        return keras.layers.GlobalAveragePooling2D(name=name)
-    if kind == "global_max_pool":
-        return keras.layers.GlobalMaxPooling2D(name=name)
-    if kind == "dense":
-        return keras.layers.Dense(spec["units"], activation=spec.get("activation", "relu"), name=name)
-    raise ValueError(f"unknown layer type {kind!r}")
+    if spec.type == "dense":
+        return keras.layers.Dense(spec.units, activation=spec.activation, kernel_regularizer=regularizer, name=name)
+    if spec.type == "batch_norm":
+        return keras.layers.BatchNormalization(momentum=spec.momentum, name=name)
+    if spec.type == "activation":
+        return keras.layers.Activation(spec.function, name=name)
+    if spec.type == "dropout":
+        return keras.layers.Dropout(spec.rate, name=name)
+    layers = {
+        "max_pool": lambda: keras.layers.MaxPooling2D(spec.size, name=name),
+        "avg_pool": lambda: keras.layers.AveragePooling2D(spec.size, name=name),
+        "flatten": lambda: keras.layers.Flatten(name=name),
+        "global_avg_pool": lambda: keras.layers.GlobalAveragePooling2D(name=name),
+        "global_max_pool": lambda: keras.layers.GlobalMaxPooling2D(name=name),
+    }
+    return layers[spec.type]()
 
 
-def apply_layers(x, specs: list[dict], first_index: int = 0):
-    """Apply ``specs`` to tensor ``x``; a bad spec raises an error naming its index and type."""
+def apply_layers(x, specs: list[LayerSpec], weight_decay: float = 0.0):
+    """Apply ``specs`` to tensor ``x``; a layer that does not fit raises an error naming it."""
     counts: Counter[str] = Counter()
-    for i, spec in enumerate(specs, start=first_index):
-        kind = spec.get("type", "<missing type>")
-        counts[kind] += 1
+    for i, spec in enumerate(specs):
+        counts[spec.type] += 1
         try:
-            x = make_layer(spec, f"{kind}_{counts[kind]}")(x)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise PipelineError(f"architecture layer {i} ({kind}): {exc}") from None
+            x = make_layer(spec, f"{spec.type}_{counts[spec.type]}", weight_decay)(x)
+        except ValueError as exc:
+            raise PipelineError(f"architecture layer {i} ({spec.type}) does not fit its input {tuple(x.shape)}: {exc}") from None
     return x
 
 
-def output_layer(n_classes: int) -> keras.layers.Layer:
+def augmentation_layers(params: AugmentationParams) -> list[keras.layers.Layer]:
+    """Random transforms for the tutorials' data augmentation; Keras runs them in training only."""
+    fill = params.fill_mode
+    layers: list[keras.layers.Layer] = []
+    if params.rotation:
+        layers.append(keras.layers.RandomRotation(params.rotation / 360.0, fill_mode=fill, name="augment_rotation"))
+    if params.width_shift or params.height_shift:
+        layers.append(keras.layers.RandomTranslation(params.height_shift, params.width_shift, fill_mode=fill, name="augment_shift"))
+    if params.shear:
+        layers.append(keras.layers.RandomShear(params.shear, params.shear, fill_mode=fill, name="augment_shear"))
+    if params.zoom:
+        layers.append(keras.layers.RandomZoom((-params.zoom, params.zoom), fill_mode=fill, name="augment_zoom"))
+    if params.horizontal_flip:
+        layers.append(keras.layers.RandomFlip("horizontal", name="augment_flip"))
+    return layers
+
+
+def augment(x, params: AugmentationParams | None):
+    """Apply the augmentation layers ``params`` asks for (none when ``None``)."""
+    for layer in augmentation_layers(params) if params else []:
+        x = layer(x)
+    return x
+
+
+def output_layer(n_classes: int, weight_decay: float = 0.0) -> keras.layers.Layer:
     """One sigmoid unit for two classes, a softmax over the classes otherwise."""
+    regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
     if n_classes == 2:
-        return keras.layers.Dense(1, activation="sigmoid", name="output")
-    return keras.layers.Dense(n_classes, activation="softmax", name="output")
+        return keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=regularizer, name="output")
+    return keras.layers.Dense(n_classes, activation="softmax", kernel_regularizer=regularizer, name="output")
 
 
-def build_cnn(specs: list[dict], input_shape: tuple[int, int, int], n_classes: int, name: str = "cnn") -> keras.Model:
-    """A classifier: rescaling to [0, 1], the declared layers, then the output layer."""
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = keras.layers.Rescaling(1.0 / 255, name="rescale")(inputs)
-    x = apply_layers(x, specs)
-    return keras.Model(inputs, output_layer(n_classes)(x), name=name)
+def build_cnn(
+    specs: list[LayerSpec],
+    input_shape: tuple[int, int, int],
+    n_classes: int,
+    name: str = "cnn",
+    weight_decay: float = 0.0,
+    augmentation: AugmentationParams | None = None,
+) -> keras.Model:
+    """A classifier: augmentation (training only), rescaling to [0, 1], the layers, the output."""
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = augment(inputs, augmentation)
+    x = keras.layers.Rescaling(1.0 / 255, name="rescale")(x)
+    x = apply_layers(x, specs, weight_decay)
+    return keras.Model(inputs, output_layer(n_classes, weight_decay)(x), name=name)
 
 
 def feature_extractor(model: keras.Model) -> keras.Model:

@@ -21,3 +21,12 @@ FIGURES = Path("reports/figures")
 def split_file(name: str) -> Path:
     """The ``.npz`` of one split part: ``train``, ``validation`` or ``test``."""
     return SPLIT / f"{name}.npz"
+
+
+def model_dirs(baseline_names: list[str], cnn_names: list[str]) -> list[Path]:
+    """Every trained model's folder, in evaluation order: baselines, CNNs, transfer."""
+    return [
+        *(BASELINES / name for name in baseline_names),
+        *(CNN / name for name in cnn_names),
+        TRANSFER,
+    ]

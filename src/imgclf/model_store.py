@@ -78,15 +78,3 @@ def load_model(directory: Path) -> LoadedModel:
             raise PipelineError(f"{path}: refusing to load untrusted types {untrusted}")
         model = skops.io.load(path, trusted=TRUSTED_TYPES)
     return LoadedModel(meta, model)
-
-
-def find_models(roots: list[Path]) -> list[Path]:
-    """Every model directory under ``roots``, in the order given, sorted within each root."""
-    found: list[Path] = []
-    for root in roots:
-        if not root.exists():
-            raise PipelineError(f"{root}: model directory not found (run its training stage first)")
-        found.extend(sorted(p.parent for p in root.rglob(META_FILE)))
-    if not found:
-        raise PipelineError(f"no trained models under {', '.join(map(str, roots))}")
-    return found

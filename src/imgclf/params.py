@@ -19,11 +19,13 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
 
 from imgclf.errors import PipelineError
+from imgclf.presets import PRESETS
 
 Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
 
@@ -109,6 +111,64 @@ class BaselinesParams(Section):
         return self
 
 
+# ---------------------------------------------------------------- CNN layers
+
+Activation = Literal["relu", "elu", "gelu", "selu", "swish", "tanh", "sigmoid", "linear"]
+Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
+ModelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class ConvLayer(Section):
+    type: Literal["conv"]
+    filters: PositiveInt
+    kernel: PositiveInt
+    strides: PositiveInt = 1
+    padding: Literal["valid", "same"] = "valid"
+    activation: Activation = "relu"
+
+
+class BatchNormLayer(Section):
+    type: Literal["batch_norm"]
+    momentum: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.9
+
+
+class ActivationLayer(Section):
+    type: Literal["activation"]
+    function: Activation
+
+
+class PoolLayer(Section):
+    type: Literal["max_pool", "avg_pool"]
+    size: PositiveInt = 2
+
+
+class DropoutLayer(Section):
+    type: Literal["dropout"]
+    rate: Rate
+
+
+class FlattenLayer(Section):
+    type: Literal["flatten", "global_avg_pool", "global_max_pool"]
+
+
+class DenseLayer(Section):
+    type: Literal["dense"]
+    units: PositiveInt
+    activation: Activation = "relu"
+
+
+LayerSpec = Annotated[
+    Union[ConvLayer, BatchNormLayer, ActivationLayer, PoolLayer, DropoutLayer, FlattenLayer, DenseLayer],
+    Field(discriminator="type"),
+]
+PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
+
+
+def preset_layers(name: str) -> list[LayerSpec]:
+    """The validated layer specs of a named preset."""
+    return TypeAdapter(list[LayerSpec]).validate_python(PRESETS[name])
+
+
 # ---------------------------------------------------------------- Keras training
 
 
@@ -122,6 +182,15 @@ class EarlyStoppingParams(Section):
     target: Fraction | None = None
 
 
+class ReduceLrParams(Section):
+    """Keras ``ReduceLROnPlateau``."""
+
+    monitor: str = "val_loss"
+    factor: Fraction = 0.5
+    patience: NonNegativeInt = 2
+    min_lr: NonNegativeFloat = 1e-5
+
+
 class FitParams(Section):
     """How one Keras model is optimised."""
 
@@ -131,12 +200,40 @@ class FitParams(Section):
     batch_size: PositiveInt = 64
     epochs: PositiveInt = 10
     early_stopping: EarlyStoppingParams | None = None
+    reduce_lr: ReduceLrParams | None = None
+    class_weight: Literal["balanced"] | None = None
 
 
-class CnnParams(FitParams):
-    """``train_cnn``: an architecture preset name and its training controls."""
+class AugmentationParams(Section):
+    """Random training-time transforms (Keras preprocessing layers; off at inference)."""
 
-    architecture: Literal["lenet"] = "lenet"
+    rotation: Annotated[float, Field(ge=0.0, le=180.0)] = 0.0  # degrees, either way
+    width_shift: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0  # fraction of the width
+    height_shift: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    shear: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # shear factor
+    zoom: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0  # fraction, in or out
+    horizontal_flip: bool = False
+    fill_mode: Literal["reflect", "wrap", "constant", "nearest"] = "nearest"
+
+
+class ModelSpecParams(FitParams):
+    """Architecture-side settings shared by every trained Keras model."""
+
+    weight_decay: NonNegativeFloat = 0.0  # L2 penalty on conv and dense kernels
+    augmentation: AugmentationParams | None = None
+    distribution: Literal["auto", "none", "mirrored", "multi_worker"] = "auto"
+
+
+class CnnParams(ModelSpecParams):
+    """One CNN of ``train_cnn``: a preset name or a list of layers, and its training."""
+
+    architecture: PresetName | list[LayerSpec] = "lenet"  # type: ignore[valid-type]
+
+    def layers(self) -> list[LayerSpec]:
+        """The architecture's layer specs (a preset's, or the list given)."""
+        if isinstance(self.architecture, str):
+            return preset_layers(self.architecture)
+        return list(self.architecture)
 
 
 # ---------------------------------------------------------------- transfer
@@ -146,14 +243,44 @@ class PretrainParams(FitParams):
     """The source task the transfer base is pretrained on (never the target data)."""
 
     source: Literal["digits"] = "digits"
-    architecture: Literal["lenet"] = "lenet"
+    architecture: PresetName = "lenet"  # type: ignore[valid-type]
+
+
+class PretrainStageBase(Section):
+    """The network the ``pretrain`` stage trained on ``transfer.pretrain.source``."""
+
+    kind: Literal["pretrain_stage"]
+
+
+class ApplicationBase(Section):
+    """A ``keras.applications`` architecture without its top.
+
+    ``weights``: ``imagenet`` (from Keras' cache, ``~/.keras/models``), ``null`` (random) or
+    the path of a weights file.
+    """
+
+    kind: Literal["keras_application"]
+    architecture: Literal["VGG16", "MobileNetV2", "ResNet50", "EfficientNetB0"]
+    weights: str | None = "imagenet"
+
+
+class SavedModelBase(Section):
+    """Any saved ``.keras`` classifier; its layers up to the flatten / global pooling."""
+
+    kind: Literal["saved_model"]
+    path: str
+
+
+BaseParams = Annotated[
+    Union[PretrainStageBase, ApplicationBase, SavedModelBase], Field(discriminator="kind")
+]
 
 
 class HeadParams(Section):
     """The new classification head put on the frozen base."""
 
     units: PositiveInt = 128
-    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.3
+    dropout: Rate = 0.3
 
 
 class FineTuneParams(FitParams):
@@ -163,10 +290,12 @@ class FineTuneParams(FitParams):
 
 
 class TransferParams(Section):
-    """``pretrain`` and ``transfer``: pretrained base, frozen phase, fine-tuning phase."""
+    """``pretrain`` and ``transfer``: the base, the frozen phase, the fine-tuning phase."""
 
     pretrain: PretrainParams = PretrainParams()
+    base: BaseParams = PretrainStageBase(kind="pretrain_stage")
     head: HeadParams = HeadParams()
+    augmentation: AugmentationParams | None = None
     frozen: FitParams = FitParams()
     fine_tune: FineTuneParams = FineTuneParams()
 
@@ -196,9 +325,15 @@ class Params(Section):
     preprocess: PreprocessParams = PreprocessParams()
     split: SplitParams = SplitParams()
     train_baselines: BaselinesParams
-    train_cnn: CnnParams = CnnParams()
+    train_cnn: dict[ModelName, CnnParams] = Field(min_length=1)  # type: ignore[valid-type]
     transfer: TransferParams = TransferParams()
     evaluate: EvaluateParams = EvaluateParams()
+
+    @model_validator(mode="after")
+    def _model_names_unique(self) -> "Params":
+        names = [m.name for m in self.train_baselines.models] + list(self.train_cnn) + ["transfer"]
+        _check_unique(names, "the models of train_baselines, train_cnn and transfer")
+        return self
 
 
 def _check_unique(names: list[str], where: str) -> None:

@@ -6,7 +6,8 @@ import keras
 import numpy as np
 
 from imgclf.dataset import ImageSet
-from imgclf.params import EarlyStoppingParams, FitParams
+from imgclf.errors import PipelineError
+from imgclf.params import FitParams
 
 
 def seed_everything(seed: int) -> None:
@@ -46,19 +47,56 @@ class StopAtTarget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def early_stopping_callbacks(params: EarlyStoppingParams | None) -> list[keras.callbacks.Callback]:
-    """Keras ``EarlyStopping`` and, with a target, :class:`StopAtTarget`."""
-    if params is None:
-        return []
-    callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.EarlyStopping(
-            monitor=params.monitor, patience=params.patience, min_delta=params.min_delta,
-            restore_best_weights=params.restore_best_weights,
-        )
-    ]
-    if params.target is not None:
-        callbacks.append(StopAtTarget(params.monitor, params.target))
+def training_callbacks(params: FitParams) -> list[keras.callbacks.Callback]:
+    """Early stopping (with an optional target) and learning-rate reduction, as asked."""
+    callbacks: list[keras.callbacks.Callback] = []
+    stop = params.early_stopping
+    if stop is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=stop.monitor, patience=stop.patience, min_delta=stop.min_delta,
+            restore_best_weights=stop.restore_best_weights,
+        ))
+        if stop.target is not None:
+            callbacks.append(StopAtTarget(stop.monitor, stop.target))
+    if params.reduce_lr is not None:
+        r = params.reduce_lr
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor=r.monitor, factor=r.factor, patience=r.patience, min_lr=r.min_lr, verbose=1,
+        ))
     return callbacks
+
+
+def class_weights(labels: np.ndarray, n_classes: int, mode: str | None) -> dict[int, float] | None:
+    """``balanced``: weights inversely proportional to class frequency (scikit-learn's rule)."""
+    if mode is None:
+        return None
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(labels)
+    weights = compute_class_weight("balanced", classes=present, y=labels)
+    return {int(k): float(w) for k, w in zip(present, weights)} | {
+        k: 1.0 for k in range(n_classes) if k not in present
+    }
+
+
+def distribution_strategy(name: str):
+    """The ``tf.distribute`` strategy for ``distribution``.
+
+    ``none``: the default (one device). ``auto``: mirrored over the GPUs when there are
+    several, else the default. ``mirrored``: all GPUs, or all logical CPUs when there is no GPU.
+    ``multi_worker``: ``MultiWorkerMirroredStrategy``, configured by ``TF_CONFIG``.
+    """
+    import tensorflow as tf
+
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    if name == "none" or (name == "auto" and len(gpus) < 2):
+        return tf.distribute.get_strategy()
+    if name in ("auto", "mirrored"):
+        devices = gpus or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise PipelineError(f"unknown distribution {name!r}")
 
 
 def fit(
@@ -77,7 +115,8 @@ def fit(
         batch_size=params.batch_size,
         epochs=initial_epoch + params.epochs,
         initial_epoch=initial_epoch,
-        callbacks=[*early_stopping_callbacks(params.early_stopping), *callbacks],
+        callbacks=[*training_callbacks(params), *callbacks],
+        class_weight=class_weights(train.labels, len(train.class_names), params.class_weight),
         shuffle=True,
         verbose=2,
     )

@@ -22,12 +22,12 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-MODELS = {"logreg", "mlp", "cnn", "transfer"}
+MODELS = {"logreg", "mlp", "lenet", "transfer"}
 
 # A few hundred images and one or two epochs: every stage runs for real, quickly.
 TINY = {
     ("fetch", "max_per_class"): 30,
-    ("train_cnn", "epochs"): 2,
+    ("train_cnn", "lenet", "epochs"): 2,
     ("transfer", "pretrain", "epochs"): 2,
     ("transfer", "frozen", "epochs"): 1,
     ("transfer", "fine_tune", "epochs"): 1,
@@ -86,7 +86,7 @@ def pipeline(tmp_path_factory) -> Path:
     git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny")
     first = dvc(root, "repro")
     assert stages_run(first) == {
-        "fetch", "preprocess", "split", "train_baselines", "train_cnn", "pretrain", "transfer", "evaluate"
+        "fetch", "preprocess", "split", "train_baselines", "train_cnn@lenet", "pretrain", "transfer", "evaluate"
     }
     return root
 
@@ -100,7 +100,7 @@ def test_every_stage_wrote_its_outputs(pipeline):
     assert manifest["images"] == 300 and set(manifest["class_counts"].values()) == {30}
     split = json.loads((pipeline / "data/split/split.json").read_text())
     assert {k: v["images"] for k, v in split.items()} == {"train": 210, "validation": 45, "test": 45}
-    for path in ("models/baselines/logreg/model.skops", "models/cnn/model.keras",
+    for path in ("models/baselines/logreg/model.skops", "models/cnn/lenet/model.keras",
                  "models/pretrained/model.keras", "models/transfer/model.keras"):
         assert (pipeline / path).stat().st_size > 0, path
     metrics = read_metrics(pipeline)
@@ -126,13 +126,13 @@ def test_mlflow_store_has_one_finished_run_per_model(pipeline):
             "WHERE r.name = 'transfer/transfer' AND m.key = 'val_accuracy'"
         ).fetchone()[0]
         tags = dict(db.execute(
-            "SELECT t.key, t.value FROM tags t JOIN runs r ON t.run_uuid = r.run_uuid WHERE r.name = 'train_cnn/cnn'"
+            "SELECT t.key, t.value FROM tags t JOIN runs r ON t.run_uuid = r.run_uuid WHERE r.name = 'train_cnn/lenet'"
         ))
     assert runs == {
-        "train_baselines/logreg": "FINISHED", "train_baselines/mlp": "FINISHED", "train_cnn/cnn": "FINISHED",
+        "train_baselines/logreg": "FINISHED", "train_baselines/mlp": "FINISHED", "train_cnn/lenet": "FINISHED",
         "pretrain/digits": "FINISHED", "transfer/transfer": "FINISHED",
     }
-    assert tested == {"train_baselines/logreg", "train_baselines/mlp", "train_cnn/cnn", "transfer/transfer"}
+    assert tested == {"train_baselines/logreg", "train_baselines/mlp", "train_cnn/lenet", "transfer/transfer"}
     assert epochs == 2  # one frozen epoch, one fine-tuning epoch, continuous steps
     assert tags["stage"] == "train_cnn" and len(tags["git_commit"]) == 40
 
@@ -145,21 +145,38 @@ def test_second_repro_runs_nothing(pipeline):
 
 def test_cnn_parameter_reruns_only_cnn_and_evaluate(pipeline):
     before = read_metrics(pipeline)
-    set_param(pipeline, ("train_cnn", "learning_rate"), 0.002)
+    set_param(pipeline, ("train_cnn", "lenet", "learning_rate"), 0.002)
     try:
         result = dvc(pipeline, "repro")
-        assert stages_run(result) == {"train_cnn", "evaluate"}
+        assert stages_run(result) == {"train_cnn@lenet", "evaluate"}
         after = read_metrics(pipeline)
         assert after["logreg"] == before["logreg"]
-        assert after["cnn"] != before["cnn"]
-        assert "train_cnn.learning_rate" in dvc(pipeline, "params", "diff", "HEAD").stdout
+        assert after["lenet"] != before["lenet"]
+        assert "train_cnn.lenet.learning_rate" in dvc(pipeline, "params", "diff", "HEAD").stdout
     finally:
         git(pipeline, "checkout", "params.yaml")
     # Back to the committed value: DVC's run-cache restores the earlier CNN without training.
     restored = dvc(pipeline, "repro")
     assert stages_run(restored) == {"evaluate"}
-    assert "Stage 'train_cnn' is cached - skipping run" in restored.stdout
+    assert "Stage 'train_cnn@lenet' is cached - skipping run" in restored.stdout
     assert read_metrics(pipeline) == before
+
+
+def test_a_second_cnn_is_its_own_stage_run_and_column(pipeline):
+    small = {
+        "architecture": [{"type": "conv", "filters": 4, "kernel": 3}, {"type": "global_avg_pool"}],
+        "epochs": 1, "augmentation": {"rotation": 10, "zoom": 0.1}, "reduce_lr": {"patience": 0},
+    }
+    set_param(pipeline, ("train_cnn", "small"), small)
+    try:
+        result = dvc(pipeline, "repro")
+        assert stages_run(result) == {"train_cnn@small", "evaluate"}
+        assert set(read_metrics(pipeline)) == MODELS | {"small"}
+        assert (pipeline / "models/cnn/small/model.keras").exists()
+    finally:
+        git(pipeline, "checkout", "params.yaml")
+    dvc(pipeline, "repro")
+    assert set(read_metrics(pipeline)) == MODELS
 
 
 def test_forced_repro_gives_identical_metrics(pipeline):
@@ -178,7 +195,7 @@ def test_plots_render(pipeline, tmp_path):
 
 def test_bad_parameter_fails_naming_the_key(pipeline):
     lock = (pipeline / "dvc.lock").read_text()
-    set_param(pipeline, ("train_cnn", "epochs"), 0)
+    set_param(pipeline, ("train_cnn", "lenet", "epochs"), 0)
     try:
         result = dvc(pipeline, "repro", check=False)
     finally:
@@ -186,6 +203,6 @@ def test_bad_parameter_fails_naming_the_key(pipeline):
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "error: params.yaml: invalid parameters" in output
-    assert "train_cnn.epochs: Input should be greater than 0 (got 0)" in output
+    assert "train_cnn.lenet.epochs: Input should be greater than 0 (got 0)" in output
     assert "Traceback" not in output
     assert (pipeline / "dvc.lock").read_text() == lock
