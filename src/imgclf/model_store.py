@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import skops.io
 
 from imgclf.errors import PipelineError
 from imgclf.outputs import read_json, write_json
@@ -36,6 +35,8 @@ def save_model(directory: Path, model: Any, framework: str, meta: dict[str, Any]
     if framework == "keras":
         model.save(path)
     else:
+        import skops.io  # imports scikit-learn: only where it is needed
+
         skops.io.dump(model, path)
     write_json(directory / META_FILE, {**meta, "framework": framework, "file": path.name})
 
@@ -73,6 +74,8 @@ def load_model(directory: Path) -> LoadedModel:
 
         model = keras.saving.load_model(path, safe_mode=True)
     else:
+        import skops.io
+
         untrusted = sorted(set(skops.io.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
         if untrusted:
             raise PipelineError(f"{path}: refusing to load untrusted types {untrusted}")

@@ -1,0 +1,112 @@
+"""How much the train_cnn stage costs over a bare `model.fit` script.
+
+Both run as fresh processes on the same data (the embedded MNIST digits, split as the
+pipeline does), the same LeNet architecture and the same number of epochs (no early
+stopping). The stage adds parameter validation, the MLflow run with per-epoch metrics, the
+logged MLflow model and the saved model directory. It also trains with TensorFlow's
+deterministic kernels (the pipeline's reproducibility promise), so the bare script is timed
+both ways: the overhead is against the deterministic one, and the price of determinism is
+printed beside it. Runs alternate; medians are compared.
+
+    python bench/train_overhead.py [--epochs 5] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from imgclf import layout  # noqa: E402
+from imgclf.dataset import save_imageset  # noqa: E402
+from imgclf.images import prepare_images  # noqa: E402
+from imgclf.sources import load_source  # noqa: E402
+from imgclf.splitting import stratified_split  # noqa: E402
+
+BARE = """
+import sys
+import keras
+from imgclf.dataset import load_imageset
+keras.utils.set_random_seed(42)
+if sys.argv[2] == "deterministic":
+    import tensorflow as tf
+    tf.config.experimental.enable_op_determinism()
+train, val = load_imageset("data/split/train.npz"), load_imageset("data/split/validation.npz")
+inputs = keras.Input(shape=train.images.shape[1:])
+x = keras.layers.Rescaling(1 / 255)(inputs)
+x = keras.layers.Conv2D(20, 5, activation="relu")(x)
+x = keras.layers.MaxPooling2D(2)(x)
+x = keras.layers.Conv2D(50, 5, activation="relu")(x)
+x = keras.layers.MaxPooling2D(2)(x)
+x = keras.layers.Flatten()(x)
+x = keras.layers.Dense(500, activation="relu")(x)
+model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+model.compile(optimizer=keras.optimizers.Adam(0.001), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(train.images, train.labels, validation_data=(val.images, val.labels),
+          batch_size=32, epochs=int(sys.argv[1]), verbose=2)
+model.save("bare.keras")
+"""
+
+
+def workspace(epochs: int) -> Path:
+    """A temporary pipeline root with the split data and params for one LeNet, no early stopping."""
+    root = Path(tempfile.mkdtemp(prefix="bench-train-"))
+    shutil.copytree(REPO / "stages", root / "stages")
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["train_cnn"] = {"lenet": {**params["train_cnn"]["lenet"], "epochs": epochs, "early_stopping": None}}
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    data = prepare_images(load_source("mnist5k"), (28, 28), "grayscale")
+    for name, part in stratified_split(data, 0.7, 0.15, 0.15, seed=42).items():
+        save_imageset(root / layout.split_file(name), part)
+    return root
+
+
+def timed(command: list[str], root: Path) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["PYTHONPATH"] = str(REPO / "src")
+    start = time.perf_counter()
+    subprocess.run(command, cwd=root, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    root = workspace(args.epochs)
+    stage = [sys.executable, "-m", "stages.train_cnn", "lenet"]
+    commands = {
+        "bare model.fit, default kernels": [sys.executable, "-c", BARE, str(args.epochs), "default"],
+        "bare model.fit, deterministic": [sys.executable, "-c", BARE, str(args.epochs), "deterministic"],
+        "train_cnn stage (deterministic)": stage,
+    }
+    timed(stage, root)  # the first run creates the MLflow store: not what a user pays each time
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.repeats):
+        for name, command in commands.items():
+            times[name].append(timed(command, root))
+    print(f"LeNet, 3,500 images, {args.epochs} epochs, {args.repeats} runs each, process start included")
+    medians = {name: statistics.median(runs) for name, runs in times.items()}
+    for name, runs in times.items():
+        print(f"{name:<33} median {medians[name]:6.2f} s   runs {', '.join(f'{t:.2f}' for t in runs)}")
+    default, bare, stage_s = medians.values()
+    print(f"price of deterministic kernels: {bare - default:+.2f} s = {100 * (bare / default - 1):+.1f}%")
+    print(f"stage overhead over the deterministic bare script: {stage_s - bare:+.2f} s = "
+          f"{100 * (stage_s / bare - 1):+.1f}% (target at most +10%)")
+    shutil.rmtree(root)
+
+
+if __name__ == "__main__":
+    main()
