@@ -1,16 +1,19 @@
-"""preprocess: resize and convert the raw images to the model input (uint8 NHWC)."""
+"""preprocess: decode / resize / convert the raw images to the model input (uint8 NHWC)."""
 
 from imgclf import layout
-from imgclf.dataset import load_imageset, save_imageset
+from imgclf.dataset import save_imageset
 from imgclf.errors import run_stage
-from imgclf.images import prepare_images
-from imgclf.outputs import atomic_dir, write_json
+from imgclf.fetching import prepare
+from imgclf.outputs import atomic_dir, read_json, write_json
 from imgclf.params import load_params
+
+QUALITY = "reports/data_quality.json"
 
 
 def main() -> None:
     params = load_params().preprocess
-    data = prepare_images(load_imageset(layout.RAW / layout.IMAGES_FILE), params.image_size, params.color)
+    manifest = read_json(layout.RAW / layout.MANIFEST_FILE)
+    data, quality = prepare(layout.RAW, manifest, params)
     with atomic_dir(layout.PREPARED) as out:
         save_imageset(out / layout.IMAGES_FILE, data)
         write_json(out / layout.MANIFEST_FILE, {
@@ -21,7 +24,9 @@ def main() -> None:
             "class_counts": data.class_counts(),
             "content_sha256": data.content_sha256(),
         })
-    print(f"preprocess: {len(data)} images to {data.images.shape[1:]} ({params.color})")
+    write_json(QUALITY, quality)
+    print(f"preprocess: {len(data)} images to {data.images.shape[1:]} ({params.color}); "
+          f"{len(quality['bad'])} skipped, {len(quality['duplicates'])} groups of duplicates")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from imgclf.images import prepare_images
 from imgclf.model_store import save_model
 from imgclf.outputs import atomic_dir
 from imgclf.params import load_params, preset_layers
-from imgclf.sources import load_source
+from imgclf.sources import BUILTIN
 from imgclf.splitting import holdout_split
 from imgclf.tracking import epoch_logger, model_run
 from imgclf.training import compile_model, fit, seed_everything
@@ -27,7 +27,7 @@ def main() -> None:
     params = load_params()
     pre = params.transfer.pretrain
     size, color = params.preprocess.image_size, params.preprocess.color
-    source = prepare_images(load_source(pre.source), size, color)
+    source = prepare_images(BUILTIN[pre.source](), size, color)
     train, validation = holdout_split(source, VALIDATION_FRACTION, params.seed)
     seed_everything(params.seed)
     model = build_cnn(preset_layers(pre.architecture), source.images.shape[1:], len(source.class_names), "pretrained")

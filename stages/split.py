@@ -5,14 +5,17 @@ from imgclf.dataset import load_imageset, save_imageset
 from imgclf.errors import run_stage
 from imgclf.outputs import atomic_dir, write_json
 from imgclf.params import load_params
-from imgclf.splitting import stratified_split
+from imgclf.splitting import keep_given_split, stratified_split
 
 
 def main() -> None:
     params = load_params()
     data = load_imageset(layout.PREPARED / layout.IMAGES_FILE)
     s = params.split
-    parts = stratified_split(data, s.train, s.validation, s.test, params.seed)
+    if s.keep_given:
+        parts = keep_given_split(data, s.validation, params.seed)
+    else:
+        parts = stratified_split(data, s.train, s.validation, s.test, params.seed)
     with atomic_dir(layout.SPLIT) as out:
         for name, part in parts.items():
             save_imageset(out / f"{name}.npz", part)

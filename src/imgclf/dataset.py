@@ -14,11 +14,16 @@ from imgclf.outputs import save_arrays
 
 @dataclass(frozen=True)
 class ImageSet:
-    """Images ``(N, H, W, C)`` as uint8, integer labels ``(N,)`` and the class names."""
+    """Images ``(N, H, W, C)`` as uint8, integer labels ``(N,)`` and the class names.
+
+    ``given_split`` optionally holds each image's split as its source published it
+    (``train``, ``validation``, ``test``), for a split stage that keeps it.
+    """
 
     images: np.ndarray
     labels: np.ndarray
     class_names: tuple[str, ...]
+    given_split: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4 or self.images.dtype != np.uint8:
@@ -27,13 +32,16 @@ class ImageSet:
             raise ValueError(f"{len(self.images)} images but labels of shape {self.labels.shape}")
         if len(self.labels) and not 0 <= self.labels.min() <= self.labels.max() < len(self.class_names):
             raise ValueError(f"labels must lie in [0, {len(self.class_names)})")
+        if self.given_split is not None and self.given_split.shape != self.labels.shape:
+            raise ValueError("given_split must have one entry per image")
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def subset(self, index: np.ndarray) -> "ImageSet":
         """The images at ``index``, same classes."""
-        return ImageSet(self.images[index], self.labels[index], self.class_names)
+        split = None if self.given_split is None else self.given_split[index]
+        return ImageSet(self.images[index], self.labels[index], self.class_names, split)
 
     def class_counts(self) -> dict[str, int]:
         """Number of images per class name, every class listed."""
@@ -46,16 +54,20 @@ class ImageSet:
         digest.update(repr((self.images.shape, tuple(self.class_names))).encode())
         digest.update(np.ascontiguousarray(self.images).tobytes())
         digest.update(self.labels.astype("<i8").tobytes())
+        if self.given_split is not None:
+            digest.update("\n".join(self.given_split.tolist()).encode())
         return digest.hexdigest()
 
 
 def save_imageset(path: str | Path, data: ImageSet) -> None:
     """Write ``data`` to ``path`` (``.npz``) atomically."""
+    extra = {} if data.given_split is None else {"given_split": data.given_split.astype(str)}
     save_arrays(
         path,
         images=data.images,
         labels=data.labels.astype(np.int64),
         class_names=np.array(data.class_names, dtype=str),
+        **extra,
     )
 
 
@@ -64,7 +76,8 @@ def load_imageset(path: str | Path) -> ImageSet:
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as f:
-            return ImageSet(f["images"], f["labels"], tuple(str(c) for c in f["class_names"]))
+            split = f["given_split"] if "given_split" in f.files else None
+            return ImageSet(f["images"], f["labels"], tuple(str(c) for c in f["class_names"]), split)
     except FileNotFoundError:
         raise PipelineError(f"{path}: not found (run the stage that makes it first)") from None
     except (KeyError, ValueError, OSError) as exc:

@@ -36,4 +36,4 @@ def prepare_images(data: ImageSet, size: tuple[int, int], color: str) -> ImageSe
     out = np.empty((len(data), size[0], size[1], CHANNELS[color]), dtype=np.uint8)
     for i, image in enumerate(data.images):
         out[i] = resize_image(convert_color(image, color), size)
-    return ImageSet(out, data.labels, data.class_names)
+    return ImageSet(out, data.labels, data.class_names, data.given_split)

@@ -19,6 +19,7 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    StrictInt,
     TypeAdapter,
     ValidationError,
     model_validator,
@@ -40,10 +41,16 @@ class Section(BaseModel):
 
 
 class FetchParams(Section):
-    """Which dataset ``fetch`` materialises into ``data/raw``."""
+    """Which dataset ``fetch`` materialises into ``data/raw``, and which of its classes."""
 
-    source: Literal["mnist5k", "digits"] = "mnist5k"
+    source: Literal["mnist5k", "digits", "mnist", "fashion_mnist", "cifar10", "image_folder", "csv"] = "mnist5k"
+    path: str = "data/external"  # image_folder: folder, .zip or .tar.gz; csv: the file
+    format: Literal["idx", "npz"] = "idx"  # mnist: the four IDX files, or Keras' mnist.npz
+    mirror: str | None = None  # a folder searched for dataset files before any download
+    layout: Literal["auto", "class_folders", "name_prefix"] = "auto"
+    classes: list[StrictInt | str] | None = Field(default=None, min_length=2)
     max_per_class: PositiveInt | None = None
+    max_archive_bytes: PositiveInt = 20 * 1024**3  # decompression-bomb limit for archives
 
 
 class PreprocessParams(Section):
@@ -51,6 +58,9 @@ class PreprocessParams(Section):
 
     image_size: tuple[PositiveInt, PositiveInt] = (28, 28)
     color: Literal["grayscale", "rgb"] = "grayscale"
+    fit: Literal["stretch", "crop", "pad"] = "stretch"  # aspect ratio: ignore, centre-crop, letterbox
+    max_bad_fraction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
+    workers: PositiveInt | None = None  # decoding threads (default: one per core)
 
 
 class SplitParams(Section):
@@ -59,6 +69,7 @@ class SplitParams(Section):
     train: Fraction = 0.70
     validation: Fraction = 0.15
     test: Fraction = 0.15
+    keep_given: bool = False  # keep the source's own train/validation/test (validation carved from train if absent)
 
     @model_validator(mode="after")
     def _fractions_sum_to_one(self) -> "SplitParams":

@@ -75,7 +75,7 @@ def git(root: Path, *args: str) -> None:
 def pipeline(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("pipeline")
     for name in project_files():
-        if name == "dvc.lock" or name.startswith(("data/", "models/", "reports/")):
+        if name == "dvc.lock" or name.startswith(("data/raw", "data/prepared", "data/split", "models/", "reports/")):
             continue
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, root / name)
@@ -206,3 +206,38 @@ def test_bad_parameter_fails_naming_the_key(pipeline):
     assert "train_cnn.lenet.epochs: Input should be greater than 0 (got 0)" in output
     assert "Traceback" not in output
     assert (pipeline / "dvc.lock").read_text() == lock
+
+
+def test_image_folder_source_and_new_photo_reruns_fetch(pipeline):
+    import cv2
+    import numpy as np
+
+    photos = pipeline / "data" / "external"
+    for split in ("train", "test"):
+        for label, value in (("cat", 30), ("dog", 220)):
+            for i in range(6):
+                path = photos / split / label / f"{label}.{i}.jpg"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(path), np.full((40 + i, 50, 3), value + i, np.uint8))
+    (photos / "train" / "dog" / "dog.99.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    set_param(pipeline, ("fetch", "source"), "image_folder")
+    set_param(pipeline, ("split", "keep_given"), True)
+    set_param(pipeline, ("preprocess", "max_bad_fraction"), 0.1)
+    try:
+        first = dvc(pipeline, "repro", "split")
+        assert stages_run(first) == {"fetch", "preprocess", "split"}
+        split = json.loads((pipeline / "data/split/split.json").read_text())
+        assert split["test"]["class_counts"] == {"cat": 6, "dog": 6}
+        assert split["train"]["images"] + split["validation"]["images"] == 12  # 13 files, the broken one skipped
+        quality = json.loads((pipeline / "reports/data_quality.json").read_text())
+        assert quality["bad"] == [{"path": "train/dog/dog.99.jpg", "reason": "truncated JPEG (no end-of-image marker)"}]
+
+        cv2.imwrite(str(photos / "test" / "cat" / "cat.50.jpg"), np.full((40, 40, 3), 10, np.uint8))
+        again = dvc(pipeline, "repro", "split")
+        assert stages_run(again) == {"fetch", "preprocess", "split"}
+        split = json.loads((pipeline / "data/split/split.json").read_text())
+        assert split["test"]["class_counts"] == {"cat": 7, "dog": 6}
+    finally:
+        git(pipeline, "checkout", "params.yaml")
+        for path in ("train", "test"):
+            shutil.rmtree(photos / path)

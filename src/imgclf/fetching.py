@@ -1,0 +1,109 @@
+"""What ``fetch`` and ``preprocess`` do, as plain functions over a raw-data folder.
+
+An array source is written as ``images.npz``. An image folder is written as ``files.csv`` (one
+row per file: path relative to the folder, class index, given split, sha256, size), and its
+images are decoded by ``preprocess`` straight to the target size.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from imgclf.dataset import ImageSet, save_imageset
+from imgclf.downloads import mirror_dir, sha256_file
+from imgclf.errors import PipelineError
+from imgclf.image_folder import decode_images, scan_folder
+from imgclf.images import prepare_images
+from imgclf.params import FetchParams, PreprocessParams
+from imgclf.sources import cap_per_class, folder_root, load_arrays, select_classes, select_files
+
+IMAGES = "images.npz"
+FILES = "files.csv"
+EXTRACTED = "images"
+
+
+def fetch_arrays(params: FetchParams, out: Path) -> dict:
+    """Load an array source, select its classes, write ``images.npz``; the manifest."""
+    data, provenance = load_arrays(params.source, Path(params.path), params.format, mirror_dir(params.mirror))
+    data = cap_per_class(select_classes(data, params.classes), params.max_per_class)
+    save_imageset(out / IMAGES, data)
+    return {
+        "source": params.source, "kind": "arrays", "files": provenance, "images": len(data),
+        "image_shape": list(data.images.shape[1:]), "class_names": list(data.class_names),
+        "class_counts": data.class_counts(), "given_splits": _split_counts(data.given_split),
+        "content_sha256": data.content_sha256(),
+    }
+
+
+def fetch_image_folder(params: FetchParams, out: Path) -> dict:
+    """Index an image folder (an archive is safely extracted into ``out/images`` first)."""
+    source = Path(params.path)
+    root = folder_root(source, out / EXTRACTED, params.max_archive_bytes)
+    entries, class_names = select_files(scan_folder(root, params.layout), params.classes, params.max_per_class)
+    with ThreadPoolExecutor() as pool:
+        hashes = list(pool.map(lambda e: sha256_file(root / e.path), entries))
+    with open(out / FILES, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "label", "split", "sha256", "bytes"])
+        for entry, digest in zip(entries, hashes):
+            writer.writerow([entry.path, class_names.index(entry.label), entry.split, digest, (root / entry.path).stat().st_size])
+    by_hash: dict[str, list[str]] = defaultdict(list)
+    for entry, digest in zip(entries, hashes):
+        by_hash[digest].append(f"{entry.split}/{entry.path}" if entry.split and not entry.path.startswith(entry.split) else entry.path)
+    duplicates = [paths for paths in by_hash.values() if len(paths) > 1]
+    counts = {name: sum(e.label == name for e in entries) for name in class_names}
+    return {
+        "source": "image_folder", "kind": "files", "path": str(source), "root": str(root),
+        "images": len(entries), "class_names": list(class_names), "class_counts": counts,
+        "given_splits": _split_counts(np.array([e.split for e in entries])),
+        "duplicates": duplicates, "files_sha256": sha256_file(out / FILES),
+    }
+
+
+def _split_counts(split: np.ndarray | None) -> dict[str, int]:
+    if split is None:
+        return {}
+    names, counts = np.unique(split[split != ""], return_counts=True)
+    return {str(n): int(c) for n, c in zip(names, counts)}
+
+
+def prepare(raw: Path, manifest: dict, params: PreprocessParams) -> tuple[ImageSet, dict]:
+    """The raw data at the target size and colour, and a data-quality report.
+
+    Files that cannot be decoded are skipped and listed; beyond ``max_bad_fraction`` of them
+    the stage stops, naming the first few.
+    """
+    if manifest["kind"] == "arrays":
+        from imgclf.dataset import load_imageset
+
+        data = prepare_images(load_imageset(raw / IMAGES), params.image_size, params.color)
+        return data, {"images": len(data), "bad": [], "bad_fraction": 0.0, "duplicates": []}
+    with open(raw / FILES, newline="") as f:
+        rows = list(csv.DictReader(f))
+    root = Path(manifest["root"])
+    images, bad = decode_images([root / r["path"] for r in rows], params.image_size, params.color,
+                                params.fit, params.workers)
+    fraction = len(bad) / max(len(rows), 1)
+    listed = [{"path": rows[i]["path"], "reason": reason} for i, reason in sorted(bad.items())]
+    if fraction > params.max_bad_fraction:
+        first = "; ".join(f"{b['path']} ({b['reason']})" for b in listed[:5])
+        raise PipelineError(
+            f"{len(bad)} of {len(rows)} images could not be used ({fraction:.1%}, over "
+            f"preprocess.max_bad_fraction {params.max_bad_fraction:g}): {first}"
+        )
+    keep = np.array([i not in bad for i in range(len(rows))], dtype=bool)
+    labels = np.array([int(r["label"]) for r in rows], dtype=np.int64)
+    split = np.array([r["split"] for r in rows])
+    data = ImageSet(images[keep], labels[keep], tuple(manifest["class_names"]),
+                    split[keep] if (split != "").any() else None)
+    for name, count in data.class_counts().items():
+        if count == 0:
+            raise PipelineError(f"class {name!r} has no usable image left after skipping bad files")
+    quality = {"images": len(rows), "used": int(keep.sum()), "bad": listed, "bad_fraction": round(fraction, 6),
+               "duplicates": manifest.get("duplicates", [])}
+    return data, quality
