@@ -1,0 +1,134 @@
+"""Images per second for turning JPEG files into 50x50 grayscale arrays, three ways.
+
+- pipeline: ``imgclf.image_folder.decode_images`` (what the preprocess stage runs);
+- PIL loop: one process, ``Image.open(...).convert("L").resize(...)``, as the tutorial does;
+- bare OpenCV: a thread pool of ``cv2.imread(..., IMREAD_REDUCED_GRAYSCALE_k)`` + ``cv2.resize``.
+
+Each method runs in its own process (files already in the page cache from a warm-up read),
+so its peak resident memory is its own.
+
+    python bench/preprocess.py [--n 5000] [--folder DIR] [--size 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+
+def make_jpegs(folder: Path, n: int) -> list[Path]:
+    """``n`` synthetic 375x500 photos: smooth gradients, shapes and noise (about 40 KB each)."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:375, 0:500]
+    paths = []
+    for i in range(n):
+        base = (np.sin(xx / (20 + i % 30)) * 60 + np.cos(yy / (15 + i % 20)) * 60 + 128)
+        image = np.stack([base, base[::-1], base[:, ::-1]], axis=-1)
+        image += rng.normal(0, 12, image.shape)
+        image = np.clip(image, 0, 255).astype(np.uint8)
+        cv2.circle(image, (int(rng.integers(50, 450)), int(rng.integers(50, 325))), 40, (255, 255, 255), -1)
+        path = folder / f"{'cat' if i % 2 else 'dog'}.{i}.jpg"
+        cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        paths.append(path)
+    return paths
+
+
+def run_pipeline(paths: list[Path], size: int) -> np.ndarray:
+    from imgclf.image_folder import decode_images
+
+    images, _ = decode_images(paths, (size, size), "grayscale", progress=False)
+    return images
+
+
+def run_pil(paths: list[Path], size: int) -> np.ndarray:
+    from PIL import Image
+
+    out = np.empty((len(paths), size, size), np.uint8)
+    for i, path in enumerate(paths):
+        with Image.open(path) as image:
+            out[i] = np.asarray(image.convert("L").resize((size, size)))
+    return out
+
+
+def run_opencv(paths: list[Path], size: int) -> np.ndarray:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import cv2
+
+    out = np.empty((len(paths), size, size), np.uint8)
+    flag = cv2.IMREAD_REDUCED_GRAYSCALE_4  # 375x500 / 4 = 93x125, still above 50x50
+
+    def work(i: int) -> None:
+        out[i] = cv2.resize(cv2.imread(str(paths[i]), flag), (size, size), interpolation=cv2.INTER_AREA)
+
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        list(pool.map(work, range(len(paths))))
+    return out
+
+
+METHODS = {"pipeline": run_pipeline, "pil": run_pil, "opencv": run_opencv}
+
+
+def child(method: str, listing: Path, size: int) -> None:
+    paths = [Path(p) for p in listing.read_text().split("\n") if p]
+    for path in paths:  # warm the page cache: measure decoding, not the disk
+        path.read_bytes()
+    start = time.perf_counter()
+    METHODS[method](paths, size)
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"method": method, "images": len(paths), "seconds": seconds, "peak_mb": peak_mb}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=5000, help="synthetic JPEGs to make (without --folder)")
+    parser.add_argument("--folder", type=Path, help="use the JPEGs under this folder instead")
+    parser.add_argument("--size", type=int, default=50)
+    parser.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
+    parser.add_argument("--listing", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.listing, args.size)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-preprocess-") as tmp:
+        if args.folder:
+            paths = sorted(p for p in args.folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
+            what = f"{len(paths)} JPEGs from {args.folder}"
+        else:
+            paths = make_jpegs(Path(tmp), args.n)
+            what = f"{len(paths)} synthetic 375x500 JPEGs"
+        listing = Path(tmp) / "listing.txt"
+        listing.write_text("\n".join(map(str, paths)))
+        results = {}
+        for method in METHODS:
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", method, "--listing", str(listing), "--size", str(args.size)],
+                capture_output=True, text=True, check=True,
+            ).stdout
+            results[method] = json.loads(out.strip().splitlines()[-1])
+    print(f"{what} to {args.size}x{args.size} grayscale on {os.cpu_count()} cores (page cache warm)")
+    rate = {m: r["images"] / r["seconds"] for m, r in results.items()}
+    for method, r in results.items():
+        print(f"  {method:<9} {rate[method]:8.0f} images/s  {r['seconds']:6.2f} s  peak RSS {r['peak_mb']:6.0f} MB")
+    print(f"pipeline / PIL loop:    {rate['pipeline'] / rate['pil']:.2f}x (target at least 3x)")
+    print(f"pipeline / bare OpenCV: {rate['pipeline'] / rate['opencv']:.2f} (target at least 0.9)")
+    print(f"25,000 images at the pipeline's rate: {25000 / rate['pipeline']:.1f} s (target under 15 s)")
+
+
+if __name__ == "__main__":
+    main()
