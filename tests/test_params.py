@@ -78,6 +78,8 @@ def test_split_fractions_must_add_up():
     raw["split"] = {"train": 0.8, "validation": 0.15, "test": 0.15}
     with pytest.raises(PipelineError, match=r"split: .*must equal 1, got 1.1"):
         parse_params(raw)
+    raw["split"]["keep_given"] = True  # then only `validation` is used
+    assert parse_params(raw).split.validation == 0.15
 
 
 def test_baseline_kind_selects_its_schema():

@@ -73,6 +73,8 @@ class SplitParams(Section):
 
     @model_validator(mode="after")
     def _fractions_sum_to_one(self) -> "SplitParams":
+        if self.keep_given:  # only `validation` is used: its share of the given train part
+            return self
         total = self.train + self.validation + self.test
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"train + validation + test must equal 1, got {total:g}")
