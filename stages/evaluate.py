@@ -1,19 +1,36 @@
-"""evaluate: every model of params.yaml on the same test split; metrics, DVC plots, PNG charts."""
+"""evaluate: every model of params.yaml on the same test split; metrics, DVC plots, PNG charts,
+one comparison page; everything logged to MLflow."""
+
+from pathlib import Path
 
 import mlflow
 
 from imgclf import layout
+from imgclf.comparison import published_figure, write_comparison
 from imgclf.dataset import load_imageset
 from imgclf.errors import run_stage
 from imgclf.model_store import load_model
-from imgclf.outputs import atomic_dir, write_json
-from imgclf.params import load_params
+from imgclf.outputs import atomic_dir, read_json, write_json
+from imgclf.params import Params, load_params
 from imgclf.reports import check_same_classes, write_model_report
-from imgclf.tracking import resume_run
+from imgclf.tracking import model_run, resume_run
+
+SUMMARY, PAGE = Path("reports/summary.md"), Path("reports/index.html")
+
+
+def model_kinds(params: Params) -> dict[str, tuple]:
+    """What kind of model each name is, to find the tutorial figure to compare with."""
+    kinds: dict[str, tuple] = {"transfer": ("transfer",)}
+    for spec in params.train_baselines.models:
+        kinds[spec.name] = ("mlp", tuple(spec.hidden_layer_sizes)) if spec.kind == "mlp" else (spec.kind,)
+    for name, cnn in params.train_cnn.items():
+        kinds[name] = ("cnn", cnn.architecture if isinstance(cnn.architecture, str) else "custom")
+    return kinds
 
 
 def main() -> None:
     params = load_params()
+    ev = params.evaluate
     directories = layout.model_dirs([m.name for m in params.train_baselines.models], list(params.train_cnn))
     test = load_imageset(layout.split_file("test"))
     results: dict[str, dict[str, float]] = {}
@@ -21,16 +38,24 @@ def main() -> None:
         for directory in directories:
             model = load_model(directory)
             check_same_classes(model.name, model.meta["class_names"], test.class_names)
+            history = read_json(directory / "history.json") if (directory / "history.json").exists() else None
             metrics = write_model_report(
-                model.name, test.labels, model.predict_proba(test.images), test.class_names,
-                plots, figures, params.evaluate.calibration_bins, params.evaluate.lift_bins,
+                model.name, test.labels, model.predict_proba(test.images), test.class_names, plots, figures,
+                ev.calibration_bins, ev.lift_bins, ev.grey_zone, history,
             )
             with resume_run(params.mlflow.experiment, model.meta["mlflow_run_id"]):
                 mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
                 mlflow.log_artifacts(str(figures / model.name), artifact_path="evaluation")
             results[model.name] = metrics
             print(f"evaluate: {model.name:<12} accuracy {metrics['accuracy']:.4f}  log loss {metrics['log_loss']:.4f}")
+        kinds = model_kinds(params)
+        published = {name: published_figure(params.fetch.source, kinds[name]) for name in results}
+        dataset = f"{params.fetch.source}, {len(test)} test images, classes {', '.join(test.class_names)}"
+        write_comparison(results, published, figures, dataset, SUMMARY, PAGE)
     write_json(layout.METRICS, results)
+    with model_run(params.mlflow.experiment, "evaluate", "comparison", {"models": ",".join(results)}):
+        for path in (SUMMARY, PAGE, layout.METRICS):
+            mlflow.log_artifact(str(path))
 
 
 if __name__ == "__main__":

@@ -64,3 +64,57 @@ def test_lift_table_binary_shows_positive_class_only():
     assert set(table) == {"dog", "mean"}
     assert table["dog"] == table["mean"]
     assert table["dog"][0] == {"population_fraction": 0.5, "lift": 2.0, "gain": 1.0}
+
+
+def test_ece_by_hand():
+    from imgclf.evaluation import expected_calibration_error
+
+    # Two bins used (of 15): confidences 0.9 (2 images, 1 right) and 0.6 (2 images, both right).
+    proba = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.4, 0.6]])
+    y = np.array([0, 1, 0, 1])
+    expected = (2 * abs(0.9 - 0.5) + 2 * abs(0.6 - 1.0)) / 4
+    assert expected_calibration_error(y, proba) == pytest.approx(expected)
+
+
+def test_brier_by_hand():
+    from imgclf.evaluation import brier_score
+
+    proba = np.array([[0.8, 0.2, 0.0], [0.5, 0.25, 0.25]])
+    y = np.array([0, 2])
+    expected = ((0.04 + 0.04 + 0) + (0.25 + 0.0625 + 0.5625)) / 2
+    assert brier_score(y, proba) == pytest.approx(expected)
+
+
+def test_grey_zone_by_hand():
+    from imgclf.evaluation import grey_zone
+
+    p1 = np.array([0.1, 0.3, 0.5, 0.7, 0.9, 0.95])
+    y = np.array([0, 1, 1, 0, 1, 0])
+    zone = grey_zone(y, np.column_stack([1 - p1, p1]), 0.25, 0.75)
+    # kept: 0.1 (right), 0.9 (right), 0.95 (wrong) -> 3 of 6, 2 of 3 right
+    assert zone == {"coverage": 0.5, "accuracy_kept": pytest.approx(0.666667)}
+    multi = np.array([[0.8, 0.1, 0.1], [0.5, 0.3, 0.2]])
+    assert grey_zone(np.array([0, 1]), multi, 0.25, 0.75) == {"coverage": 0.5, "accuracy_kept": 1.0}
+
+
+def test_metrics_include_auc_f1_and_binary_correlation():
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([[0.8, 0.2], [0.4, 0.6], [0.3, 0.7], [0.1, 0.9]])
+    m = classification_metrics(y, proba, ("cat", "dog"))
+    assert m["roc_auc"] == 1.0  # every dog scores above every cat
+    assert m["f1_dog"] == pytest.approx(0.8)
+    assert m["pearson_r"] == pytest.approx(np.corrcoef([0.2, 0.6, 0.7, 0.9], y)[0, 1], abs=1e-6)
+    assert m["balanced_accuracy"] == 0.75
+
+
+def test_curves_have_bounded_points():
+    from imgclf.evaluation import grey_zone_curve, roc_and_pr
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 5000)
+    proba = rng.dirichlet(np.ones(3), 5000)
+    curves = roc_and_pr(y, proba)
+    assert len(curves["roc"]) == 51 and len(curves["pr"]) == 51
+    assert curves["roc"][0]["fpr"] == 0.0 and curves["roc"][-1]["tpr"] == 1.0
+    zone = grey_zone_curve(y, proba)
+    assert len(zone) <= 11 and zone[0]["coverage"] == 1.0

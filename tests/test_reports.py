@@ -15,12 +15,16 @@ def test_report_writes_charts_and_plot_data(tmp_path, n_classes):
     proba[np.arange(len(y)), y] += 1.0
     proba /= proba.sum(axis=1, keepdims=True)
     names = tuple(f"c{k}" for k in range(n_classes))
-    metrics = write_model_report("m", y, proba, names, tmp_path / "plots", tmp_path / "figs", 10, 5)
-    assert metrics["accuracy"] == 1.0
-    for kind in ("confusion", "calibration", "lift"):
-        png = tmp_path / "figs" / "m" / f"{kind}.png"
+    history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.5, 0.8], "val_accuracy": [0.4, 0.7]}
+    metrics = write_model_report("m", y, proba, names, tmp_path / "plots", tmp_path / "figs", 10, 5, (0.25, 0.75), history)
+    assert metrics["accuracy"] == 1.0 and metrics["grey_zone_coverage"] <= 1.0
+    for png_name in ("confusion", "calibration", "lift", "roc_pr", "grey_zone", "learning_curves"):
+        png = tmp_path / "figs" / "m" / f"{png_name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    for kind in ("confusion", "calibration", "lift", "roc", "pr", "grey_zone", "history"):
         assert json.loads((tmp_path / "plots" / kind / "m.json").read_text())
+    assert json.loads((tmp_path / "plots" / "history" / "m.json").read_text())[1] == {
+        "epoch": 2, "loss": 0.5, "val_loss": 0.7, "accuracy": 0.8, "val_accuracy": 0.7}
     cells = json.loads((tmp_path / "plots" / "confusion" / "m.json").read_text())
     assert len(cells) == n_classes**2 and sum(c["count"] for c in cells) == len(y)
     lift = json.loads((tmp_path / "plots" / "lift" / "m.json").read_text())

@@ -68,3 +68,41 @@ def lift_chart(curves: dict[str, list[dict]], title: str, path: Path) -> None:
     right.legend(fontsize="small", ncol=2)
     fig.suptitle(f"{title}: lift (one class against the rest)")
     _save(fig, path)
+
+
+def roc_pr_chart(curves: dict[str, list[dict]], title: str, path: Path) -> None:
+    """ROC and precision-recall curves side by side."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5))
+    left.plot([r["fpr"] for r in curves["roc"]], [r["tpr"] for r in curves["roc"]])
+    left.plot([0, 1], [0, 1], linestyle=":", color="grey")
+    left.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC", xlim=(0, 1), ylim=(0, 1.01))
+    right.plot([r["recall"] for r in curves["pr"]], [r["precision"] for r in curves["pr"]])
+    right.set(xlabel="recall", ylabel="precision", title="precision-recall", xlim=(0, 1), ylim=(0, 1.01))
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def grey_zone_chart(curve: list[dict], chosen: dict[str, float], binary: bool, title: str, path: Path) -> None:
+    """Accuracy on the kept cases against coverage as the abstain band widens; the chosen band marked."""
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.plot([r["coverage"] for r in curve], [r["accuracy_kept"] for r in curve], marker="o")
+    ax.scatter([chosen["coverage"]], [chosen["accuracy_kept"]], s=120, color="tab:red", zorder=3,
+               label=f"chosen band: {chosen['coverage']:.0%} kept, {chosen['accuracy_kept']:.1%} right")
+    ax.set(xlabel="coverage (share of images the model answers)", ylabel="accuracy on the answered images",
+           title=f"{title}: grey zone ({'P(positive) band' if binary else 'top-probability threshold'})")
+    ax.legend(loc="lower left")
+    _save(fig, path)
+
+
+def learning_curves_chart(rows: list[dict], title: str, path: Path) -> None:
+    """Training and validation loss and accuracy per epoch."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    epochs = [r["epoch"] for r in rows]
+    for ax, metric in ((left, "loss"), (right, "accuracy")):
+        for key, style in ((metric, "-"), (f"val_{metric}", "--")):
+            if key in rows[0]:
+                ax.plot(epochs, [r[key] for r in rows], style, marker=".", label=key)
+        ax.set(xlabel="epoch", ylabel=metric, title=metric)
+        ax.legend()
+    fig.suptitle(f"{title}: learning curves")
+    _save(fig, path)

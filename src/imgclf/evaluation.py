@@ -4,24 +4,93 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.calibration import calibration_curve
-from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score, balanced_accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support, roc_auc_score,
+)
+
+ECE_BINS = 15
+
+
+def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS) -> float:
+    """Top-label ECE: the image-weighted mean gap between confidence and accuracy per bin."""
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == y_true
+    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    total = 0.0
+    for b in np.unique(bins):
+        inside = bins == b
+        total += inside.sum() * abs(confidence[inside].mean() - correct[inside].mean())
+    return total / len(y_true)
+
+
+def brier_score(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """Mean over images of the squared distance between the probabilities and the one-hot truth.
+
+    For two classes this is twice scikit-learn's ``brier_score_loss`` on P(positive).
+    """
+    onehot = np.eye(proba.shape[1])[y_true]
+    return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
 
 
 def classification_metrics(y_true: np.ndarray, proba: np.ndarray, class_names: tuple[str, ...]) -> dict[str, float]:
-    """Accuracy, log loss and per-class precision and recall (keys ``precision_<class>``)."""
+    """Every test metric of one model, flat: accuracy, balanced accuracy, log loss, Brier score,
+    ECE (15 bins), ROC AUC (one-vs-rest macro for multiclass), per-class precision, recall and
+    F1 (``precision_<class>``...), and for two classes the Pearson correlation of P(positive)
+    with the label."""
     labels = np.arange(len(class_names))
     y_pred = proba.argmax(axis=1)
-    precision, recall, _, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
-    )
+    precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    binary = len(class_names) == 2
     metrics = {
         "accuracy": accuracy_score(y_true, y_pred),
+        "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
         "log_loss": log_loss(y_true, np.clip(proba, 1e-15, 1.0), labels=labels),
+        "brier": brier_score(y_true, proba),
+        "ece": expected_calibration_error(y_true, proba),
     }
-    for name, p, r in zip(class_names, precision, recall):
+    if len(np.unique(y_true)) == len(class_names):
+        metrics["roc_auc"] = (roc_auc_score(y_true, proba[:, 1]) if binary
+                              else roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=labels))
+    if binary and proba[:, 1].std() > 0:
+        metrics["pearson_r"] = np.corrcoef(proba[:, 1], y_true)[0, 1]
+    for name, p, r, f in zip(class_names, precision, recall, f1):
         metrics[f"precision_{name}"] = p
         metrics[f"recall_{name}"] = r
+        metrics[f"f1_{name}"] = f
     return {key: round(float(value), 6) for key, value in metrics.items()}
+
+
+def grey_zone(y_true: np.ndarray, proba: np.ndarray, low: float = 0.25, high: float = 0.75) -> dict[str, float]:
+    """Abstain on uncertain cases; coverage and accuracy on the cases kept.
+
+    Binary: abstain when ``low < P(positive) < high``. Multiclass: abstain when the top
+    probability is below ``high``.
+    """
+    keep = _kept(proba, low, high)
+    kept = int(keep.sum())
+    accuracy = float((proba.argmax(axis=1)[keep] == y_true[keep]).mean()) if kept else float("nan")
+    return {"coverage": round(kept / len(y_true), 6), "accuracy_kept": round(accuracy, 6)}
+
+
+def _kept(proba: np.ndarray, low: float, high: float) -> np.ndarray:
+    if proba.shape[1] == 2:
+        return (proba[:, 1] <= low) | (proba[:, 1] >= high)
+    return proba.max(axis=1) >= high
+
+
+def grey_zone_curve(y_true: np.ndarray, proba: np.ndarray, steps: int = 11) -> list[dict]:
+    """Coverage against accuracy on the kept cases as the abstain band widens.
+
+    Binary: bands ``(0.5 - w, 0.5 + w)`` for ``w`` from 0 to 0.5; multiclass: top-probability
+    thresholds from 0 to 1. ``steps`` points, so the file stays small.
+    """
+    rows = []
+    for w in np.linspace(0.0, 0.5, steps):
+        low, high = (0.5 - w, 0.5 + w) if proba.shape[1] == 2 else (0.0, 2 * w)
+        zone = grey_zone(y_true, proba, low, high)
+        if zone["coverage"] > 0:
+            rows.append({"band": round(float(2 * w), 6), **zone})
+    return rows
 
 
 def confusion_cells(y_true: np.ndarray, y_pred: np.ndarray, class_names: tuple[str, ...]) -> list[dict]:
@@ -94,3 +163,33 @@ def _rows(fraction: np.ndarray, lift: np.ndarray, gain: np.ndarray) -> list[dict
         {"population_fraction": round(float(f), 6), "lift": round(float(l), 6), "gain": round(float(g), 6)}
         for f, l, g in zip(fraction, lift, gain)
     ]
+
+
+def roc_and_pr(y_true: np.ndarray, proba: np.ndarray, points: int = 51) -> dict[str, list[dict]]:
+    """ROC and precision-recall curves on fixed grids (``points`` each, so files stay small).
+
+    Binary: for P(positive). Multiclass: micro-averaged over one-vs-rest decisions.
+    """
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    if proba.shape[1] == 2:
+        truth, scores = (y_true == 1).astype(int), proba[:, 1]
+    else:
+        truth, scores = np.eye(proba.shape[1])[y_true].ravel(), proba.ravel()
+    fpr, tpr, _ = roc_curve(truth, scores)
+    precision, recall, _ = precision_recall_curve(truth, scores)
+    grid = np.linspace(0.0, 1.0, points)
+    order = np.argsort(recall, kind="stable")
+    # Interpolated precision: the best precision reachable at this recall or more.
+    best = np.maximum.accumulate(precision[order][::-1])[::-1]
+    return {
+        "roc": [{"fpr": round(float(x), 6), "tpr": round(float(y), 6)} for x, y in zip(grid, np.interp(grid, fpr, tpr))],
+        "pr": [{"recall": round(float(x), 6), "precision": round(float(y), 6)}
+               for x, y in zip(grid, np.interp(grid, recall[order], best))],
+    }
+
+
+def history_rows(history: dict[str, list[float]]) -> list[dict]:
+    """A Keras history as one row per epoch (epochs counted from 1)."""
+    keys = [k for k in ("loss", "val_loss", "accuracy", "val_accuracy") if k in history]
+    return [{"epoch": i + 1, **{k: round(history[k][i], 6) for k in keys}} for i in range(len(history.get("loss", [])))]

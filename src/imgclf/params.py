@@ -317,10 +317,17 @@ class TransferParams(Section):
 
 
 class EvaluateParams(Section):
-    """Binning of the calibration and lift charts."""
+    """Binning of the calibration and lift charts, and the grey zone where a model abstains."""
 
     calibration_bins: Annotated[int, Field(ge=2, le=100)] = 10
     lift_bins: Annotated[int, Field(ge=2, le=100)] = 10
+    grey_zone: tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]] = (0.25, 0.75)
+
+    @model_validator(mode="after")
+    def _band_ordered(self) -> "EvaluateParams":
+        if self.grey_zone[0] > self.grey_zone[1]:
+            raise ValueError(f"grey_zone must be [low, high] with low <= high, got {list(self.grey_zone)}")
+        return self
 
 
 class MlflowParams(Section):

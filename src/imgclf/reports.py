@@ -8,10 +8,13 @@ import numpy as np
 
 from imgclf import charts
 from imgclf.errors import PipelineError
-from imgclf.evaluation import classification_metrics, confusion_cells, lift_table, reliability_curve
+from imgclf.evaluation import (
+    classification_metrics, confusion_cells, grey_zone, grey_zone_curve, history_rows, lift_table, reliability_curve,
+    roc_and_pr,
+)
 from imgclf.outputs import write_json
 
-PLOT_KINDS = ("confusion", "calibration", "lift")
+PLOT_KINDS = ("confusion", "calibration", "lift", "roc", "pr", "grey_zone")
 
 
 def check_same_classes(model_name: str, model_classes: list[str], test_classes: tuple[str, ...]) -> None:
@@ -32,21 +35,36 @@ def write_model_report(
     figures_dir: Path,
     calibration_bins: int,
     lift_bins: int,
+    grey_band: tuple[float, float] = (0.25, 0.75),
+    history: dict[str, list[float]] | None = None,
 ) -> dict[str, float]:
     """Write ``name``'s chart data (``plots_dir/<kind>/<name>.json``) and PNGs
-    (``figures_dir/<name>/<kind>.png``); return its metrics."""
+    (``figures_dir/<name>/<kind>.png``); return its metrics, grey zone included."""
     y_pred = proba.argmax(axis=1)
     binary = len(class_names) == 2
     reliability = reliability_curve(y_true, proba, calibration_bins)
     lift = lift_table(y_true, proba, class_names, lift_bins)
+    curves = roc_and_pr(y_true, proba)
+    zone, zone_curve = grey_zone(y_true, proba, *grey_band), grey_zone_curve(y_true, proba)
 
     write_json(plots_dir / "confusion" / f"{name}.json", confusion_cells(y_true, y_pred, class_names))
     write_json(plots_dir / "calibration" / f"{name}.json", reliability)
     write_json(plots_dir / "lift" / f"{name}.json", lift["mean"])
+    write_json(plots_dir / "roc" / f"{name}.json", curves["roc"])
+    write_json(plots_dir / "pr" / f"{name}.json", curves["pr"])
+    write_json(plots_dir / "grey_zone" / f"{name}.json", zone_curve)
 
     figures = figures_dir / name
     figures.mkdir(parents=True, exist_ok=True)
     charts.confusion_matrix_chart(y_true, y_pred, class_names, name, figures / "confusion.png")
     charts.reliability_chart(reliability, calibration_bins, binary, name, figures / "calibration.png")
     charts.lift_chart(lift, name, figures / "lift.png")
-    return classification_metrics(y_true, proba, class_names)
+    charts.roc_pr_chart(curves, name, figures / "roc_pr.png")
+    charts.grey_zone_chart(zone_curve, zone, binary, name, figures / "grey_zone.png")
+    if history:
+        rows = history_rows(history)
+        write_json(plots_dir / "history" / f"{name}.json", rows)
+        charts.learning_curves_chart(rows, name, figures / "learning_curves.png")
+    metrics = classification_metrics(y_true, proba, class_names)
+    metrics.update({"grey_zone_coverage": zone["coverage"], "grey_zone_accuracy": zone["accuracy_kept"]})
+    return metrics

@@ -111,6 +111,11 @@ def test_every_stage_wrote_its_outputs(pipeline):
         for kind in ("confusion", "calibration", "lift"):
             assert (pipeline / f"reports/figures/{name}/{kind}.png").exists()
             assert (pipeline / f"reports/plots/{kind}/{name}.json").exists()
+    summary = (pipeline / "reports/summary.md").read_text()
+    page = (pipeline / "reports/index.html").read_text()
+    for name in MODELS:
+        assert f"| {name} |" in summary and f'id="{name}"' in page
+    assert "98.9%" in summary  # LeNet on MNIST digits: the tutorial's figure beside ours
     # Chance is 0.1: the tiny models must have learnt something.
     assert metrics["logreg"]["accuracy"] > 0.5
 
@@ -130,7 +135,7 @@ def test_mlflow_store_has_one_finished_run_per_model(pipeline):
         ))
     assert runs == {
         "train_baselines/logreg": "FINISHED", "train_baselines/mlp": "FINISHED", "train_cnn/lenet": "FINISHED",
-        "pretrain/digits": "FINISHED", "transfer/transfer": "FINISHED",
+        "pretrain/digits": "FINISHED", "transfer/transfer": "FINISHED", "evaluate/comparison": "FINISHED",
     }
     assert tested == {"train_baselines/logreg", "train_baselines/mlp", "train_cnn/lenet", "transfer/transfer"}
     assert epochs == 2  # one frozen epoch, one fine-tuning epoch, continuous steps
