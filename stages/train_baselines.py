@@ -34,6 +34,7 @@ def main() -> None:
             save_model(out / spec.name, model, "sklearn", {
                 "name": spec.name, "stage": STAGE, "mlflow_run_id": run_id,
                 "class_names": list(train.class_names), "input_shape": list(train.images.shape[1:]),
+            "preprocess": params.preprocess.model_dump(include={"image_size", "color", "fit"}),
             })
             print(f"{STAGE}: {spec.name} validation accuracy {metrics['val_accuracy']:.4f}")
 

@@ -38,6 +38,7 @@ def main() -> None:
         save_model(out, model, "keras", {
             "name": name, "stage": STAGE, "mlflow_run_id": run_id,
             "class_names": list(train.class_names), "input_shape": list(train.images.shape[1:]),
+            "preprocess": params.preprocess.model_dump(include={"image_size", "color", "fit"}),
         })
         write_json(out / "history.json", {k: [float(v) for v in vs] for k, vs in history.history.items()})
 

@@ -42,6 +42,7 @@ def main() -> None:
         save_model(out, model, "keras", {
             "name": NAME, "stage": STAGE, "mlflow_run_id": run_id, "fine_tune_from_epoch": done,
             "class_names": list(train.class_names), "input_shape": list(train.images.shape[1:]),
+            "preprocess": params.preprocess.model_dump(include={"image_size", "color", "fit"}),
         })
         write_json(out / "history.json", history)
 

@@ -66,13 +66,14 @@ def grey_zone(y_true: np.ndarray, proba: np.ndarray, low: float = 0.25, high: fl
     Binary: abstain when ``low < P(positive) < high``. Multiclass: abstain when the top
     probability is below ``high``.
     """
-    keep = _kept(proba, low, high)
+    keep = answered(proba, low, high)
     kept = int(keep.sum())
     accuracy = float((proba.argmax(axis=1)[keep] == y_true[keep]).mean()) if kept else float("nan")
     return {"coverage": round(kept / len(y_true), 6), "accuracy_kept": round(accuracy, 6)}
 
 
-def _kept(proba: np.ndarray, low: float, high: float) -> np.ndarray:
+def answered(proba: np.ndarray, low: float, high: float) -> np.ndarray:
+    """True where the model answers: outside the grey zone (see :func:`grey_zone`)."""
     if proba.shape[1] == 2:
         return (proba[:, 1] <= low) | (proba[:, 1] >= high)
     return proba.max(axis=1) >= high
