@@ -14,6 +14,7 @@ from imgclf.outputs import atomic_dir, read_json, write_json
 from imgclf.params import Params, load_params
 from imgclf.reports import check_same_classes, write_model_report
 from imgclf.tracking import model_run, resume_run
+from imgclf.training import conv_activations
 
 SUMMARY, PAGE = Path("reports/summary.md"), Path("reports/index.html")
 
@@ -33,15 +34,20 @@ def main() -> None:
     ev = params.evaluate
     directories = layout.model_dirs([m.name for m in params.train_baselines.models], list(params.train_cnn))
     test = load_imageset(layout.split_file("test"))
+    validation = load_imageset(layout.split_file("validation")) if ev.temperature_scaling else None
     results: dict[str, dict[str, float]] = {}
     with atomic_dir(layout.PLOTS) as plots, atomic_dir(layout.FIGURES) as figures:
         for directory in directories:
             model = load_model(directory)
             check_same_classes(model.name, model.meta["class_names"], test.class_names)
             history = read_json(directory / "history.json") if (directory / "history.json").exists() else None
+            maps = None
+            if model.meta["framework"] == "keras" and ev.feature_map_images:
+                maps = conv_activations(model.model, test.images[: ev.feature_map_images])
             metrics = write_model_report(
                 model.name, test.labels, model.predict_proba(test.images), test.class_names, plots, figures,
-                ev.calibration_bins, ev.lift_bins, ev.grey_zone, history,
+                ev.calibration_bins, ev.lift_bins, ev.grey_zone, history, test.images, params.seed,
+                (validation.labels, model.predict_proba(validation.images)) if validation else None, maps,
             )
             with resume_run(params.mlflow.experiment, model.meta["mlflow_run_id"]):
                 mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})

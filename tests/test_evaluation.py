@@ -118,3 +118,29 @@ def test_curves_have_bounded_points():
     assert curves["roc"][0]["fpr"] == 0.0 and curves["roc"][-1]["tpr"] == 1.0
     zone = grey_zone_curve(y, proba)
     assert len(zone) <= 11 and zone[0]["coverage"] == 1.0
+
+
+def test_temperature_scaling_recovers_a_known_temperature():
+    from imgclf.evaluation import apply_temperature, apply_temperature_logits, fit_temperature
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 2, (20000, 4))
+    truth = apply_temperature_logits(logits, 1.0)
+    y = np.array([rng.choice(4, p=p) for p in truth])
+    overconfident = apply_temperature_logits(logits, 0.5)  # as if T were 0.5: fitting must find 2
+    temperature = fit_temperature(y, overconfident)
+    assert temperature == pytest.approx(2.0, abs=0.1)
+    scaled = apply_temperature(overconfident, temperature)
+    assert (scaled.argmax(axis=1) == overconfident.argmax(axis=1)).all()
+
+
+def test_misclassified_sample_is_seeded_and_bounded():
+    from imgclf.evaluation import misclassified_sample
+
+    y = np.zeros(100, dtype=int)
+    proba = np.tile([0.2, 0.8], (100, 1))
+    proba[:10] = [0.9, 0.1]  # ten right answers
+    a = misclassified_sample(y, proba, 16, seed=1)
+    assert len(a) == 16 and (a >= 10).all() and (np.diff(a) > 0).all()
+    assert (misclassified_sample(y, proba, 16, seed=1) == a).all()
+    assert len(misclassified_sample(y, proba, 500, seed=1)) == 90

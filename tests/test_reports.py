@@ -34,3 +34,23 @@ def test_report_writes_charts_and_plot_data(tmp_path, n_classes):
 def test_class_mismatch_is_named():
     with pytest.raises(PipelineError, match=r"model 'cnn' was trained on classes \['0', '1'\]"):
         check_same_classes("cnn", ["0", "1"], ("cat", "dog"))
+
+
+def test_gallery_feature_maps_and_temperature_scaling(tmp_path):
+    from imgclf.cnn import build_cnn, feature_extractor
+    from imgclf.params import HeadParams, preset_layers
+    from imgclf.training import conv_activations
+    from imgclf.transfer import build_transfer_model
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (40, 28, 28, 1), dtype=np.uint8)
+    y = np.repeat([0, 1, 2, 3], 10)
+    proba = rng.dirichlet(np.ones(4), size=40)
+    model = build_transfer_model(feature_extractor(build_cnn(preset_layers("lenet"), (28, 28, 1), 10)), 4, HeadParams())
+    maps = conv_activations(model, images[:3])  # conv layers live inside the nested base
+    assert [(n, a.shape) for n, a in maps] == [("conv_1", (3, 24, 24, 20)), ("conv_2", (3, 8, 8, 50))]
+    metrics = write_model_report("m", y, proba, ("a", "b", "c", "d"), tmp_path / "plots", tmp_path / "figs", 10, 5,
+                                 images=images, seed=0, validation=(y, proba), feature_maps=maps)
+    for png in ("misclassified", "feature_maps", "calibration_scaled"):
+        assert (tmp_path / "figs" / "m" / f"{png}.png").stat().st_size > 5000
+    assert metrics["temperature"] > 0 and metrics["log_loss_scaled"] <= metrics["log_loss"] + 1e-6

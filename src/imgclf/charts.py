@@ -106,3 +106,44 @@ def learning_curves_chart(rows: list[dict], title: str, path: Path) -> None:
         ax.legend()
     fig.suptitle(f"{title}: learning curves")
     _save(fig, path)
+
+
+def gallery_chart(images: np.ndarray, y_true: np.ndarray, proba: np.ndarray, index: np.ndarray,
+                  class_names: tuple[str, ...], title: str, path: Path) -> None:
+    """A grid of test images with their true class, the prediction and its probability."""
+    columns = 4
+    rows = max(1, int(np.ceil(len(index) / columns)))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.9 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i in zip(axes.ravel(), index):
+        image = images[i]
+        ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
+        predicted = int(proba[i].argmax())
+        ax.set_title(f"true {class_names[y_true[i]]}\npredicted {class_names[predicted]} ({proba[i, predicted]:.2f})", fontsize=9)
+    if not len(index):
+        axes[0, 0].text(0, 0.5, "no misclassified test image", fontsize=12)
+    fig.suptitle(f"{title}: misclassified test images (seeded sample)")
+    _save(fig, path)
+
+
+def feature_maps_chart(activations: list[tuple[str, np.ndarray]], images: np.ndarray, title: str, path: Path,
+                       channels: int = 8) -> None:
+    """For each image (rows): the image, then the first ``channels`` maps of each conv layer."""
+    n_images = len(images)
+    columns = 1 + channels * len(activations)
+    fig, axes = plt.subplots(n_images, columns, figsize=(1.3 * columns, 1.5 * n_images), squeeze=False)
+    for r in range(n_images):
+        image = images[r]
+        axes[r, 0].imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray")
+        col = 1
+        for name, maps in activations:
+            for c in range(min(channels, maps.shape[-1])):
+                axes[r, col].imshow(maps[r, ..., c], cmap="viridis")
+                if r == 0:
+                    axes[r, col].set_title(f"{name}[{c}]", fontsize=7)
+                col += 1
+    for ax in axes.ravel():
+        ax.axis("off")
+    fig.suptitle(f"{title}: feature maps of the first convolutional layers")
+    _save(fig, path)

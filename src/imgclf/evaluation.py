@@ -194,3 +194,33 @@ def history_rows(history: dict[str, list[float]]) -> list[dict]:
     """A Keras history as one row per epoch (epochs counted from 1)."""
     keys = [k for k in ("loss", "val_loss", "accuracy", "val_accuracy") if k in history]
     return [{"epoch": i + 1, **{k: round(history[k][i], 6) for k in keys}} for i in range(len(history.get("loss", [])))]
+
+
+def fit_temperature(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """The temperature T minimising the log loss of ``softmax(log(p) / T)`` (fitted on validation)."""
+    from scipy.optimize import minimize_scalar
+
+    logits = np.log(np.clip(proba, 1e-12, 1.0))
+    result = minimize_scalar(lambda t: log_loss(y_true, apply_temperature_logits(logits, t), labels=np.arange(proba.shape[1])),
+                             bounds=(0.05, 20.0), method="bounded")
+    return float(result.x)
+
+
+def apply_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities rescaled by ``temperature`` (>1 softens, <1 sharpens); argmax unchanged."""
+    return apply_temperature_logits(np.log(np.clip(proba, 1e-12, 1.0)), temperature)
+
+
+def apply_temperature_logits(logits: np.ndarray, temperature: float) -> np.ndarray:
+    scaled = logits / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    e = np.exp(scaled)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def misclassified_sample(y_true: np.ndarray, proba: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """Indices of up to ``count`` misclassified images, drawn with ``seed``, in index order."""
+    wrong = np.flatnonzero(proba.argmax(axis=1) != y_true)
+    if len(wrong) > count:
+        wrong = np.sort(np.random.default_rng(seed).choice(wrong, count, replace=False))
+    return wrong

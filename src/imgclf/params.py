@@ -322,6 +322,8 @@ class EvaluateParams(Section):
     calibration_bins: Annotated[int, Field(ge=2, le=100)] = 10
     lift_bins: Annotated[int, Field(ge=2, le=100)] = 10
     grey_zone: tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]] = (0.25, 0.75)
+    temperature_scaling: bool = True  # fit T on the validation split; report metrics after it too
+    feature_map_images: Annotated[int, Field(ge=0, le=16)] = 3
 
     @model_validator(mode="after")
     def _band_ordered(self) -> "EvaluateParams":

@@ -9,8 +9,8 @@ import numpy as np
 from imgclf import charts
 from imgclf.errors import PipelineError
 from imgclf.evaluation import (
-    classification_metrics, confusion_cells, grey_zone, grey_zone_curve, history_rows, lift_table, reliability_curve,
-    roc_and_pr,
+    apply_temperature, classification_metrics, confusion_cells, fit_temperature, grey_zone, grey_zone_curve,
+    history_rows, lift_table, misclassified_sample, reliability_curve, roc_and_pr,
 )
 from imgclf.outputs import write_json
 
@@ -37,9 +37,18 @@ def write_model_report(
     lift_bins: int,
     grey_band: tuple[float, float] = (0.25, 0.75),
     history: dict[str, list[float]] | None = None,
+    images: np.ndarray | None = None,
+    seed: int = 0,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    feature_maps: list[tuple[str, np.ndarray]] | None = None,
 ) -> dict[str, float]:
     """Write ``name``'s chart data (``plots_dir/<kind>/<name>.json``) and PNGs
-    (``figures_dir/<name>/<kind>.png``); return its metrics, grey zone included."""
+    (``figures_dir/<name>/<kind>.png``); return its metrics, grey zone included.
+
+    With ``images``: a gallery of misclassified ones (and ``feature_maps`` of the first ones).
+    With ``validation`` = (labels, probabilities): temperature scaling fitted there, and the
+    test metrics and reliability diagram after it.
+    """
     y_pred = proba.argmax(axis=1)
     binary = len(class_names) == 2
     reliability = reliability_curve(y_true, proba, calibration_bins)
@@ -65,6 +74,19 @@ def write_model_report(
         rows = history_rows(history)
         write_json(plots_dir / "history" / f"{name}.json", rows)
         charts.learning_curves_chart(rows, name, figures / "learning_curves.png")
+    if images is not None:
+        wrong = misclassified_sample(y_true, proba, 16, seed)
+        charts.gallery_chart(images, y_true, proba, wrong, class_names, name, figures / "misclassified.png")
+    if feature_maps:
+        charts.feature_maps_chart(feature_maps, images[: len(feature_maps[0][1])], name, figures / "feature_maps.png")
     metrics = classification_metrics(y_true, proba, class_names)
     metrics.update({"grey_zone_coverage": zone["coverage"], "grey_zone_accuracy": zone["accuracy_kept"]})
+    if validation is not None:
+        temperature = fit_temperature(*validation)
+        scaled = apply_temperature(proba, temperature)
+        after = classification_metrics(y_true, scaled, class_names)
+        metrics.update({"temperature": round(temperature, 6), "log_loss_scaled": after["log_loss"],
+                        "ece_scaled": after["ece"], "brier_scaled": after["brier"]})
+        charts.reliability_chart(reliability_curve(y_true, scaled, calibration_bins), calibration_bins, binary,
+                                 f"{name} after temperature scaling (T={temperature:.2f})", figures / "calibration_scaled.png")
     return metrics
