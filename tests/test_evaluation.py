@@ -144,3 +144,15 @@ def test_misclassified_sample_is_seeded_and_bounded():
     assert len(a) == 16 and (a >= 10).all() and (np.diff(a) > 0).all()
     assert (misclassified_sample(y, proba, 16, seed=1) == a).all()
     assert len(misclassified_sample(y, proba, 500, seed=1)) == 90
+
+
+def test_reliability_per_class_one_vs_rest():
+    from imgclf.evaluation import reliability_per_class
+
+    y = np.array([0, 1, 2, 2])
+    proba = np.array([[0.9, 0.05, 0.05], [0.8, 0.1, 0.1], [0.1, 0.2, 0.7], [0.2, 0.2, 0.6]])
+    curves = reliability_per_class(y, proba, ("a", "b", "c"), n_bins=2)
+    # class c: P(c) = 0.05, 0.1 (not c) in the low bin; 0.7, 0.6 (both c) in the high bin
+    assert curves["c"] == [{"confidence": pytest.approx(0.075), "observed": 0.0, "count": 2},
+                           {"confidence": pytest.approx(0.65), "observed": 1.0, "count": 2}]
+    assert set(curves) == {"a", "b", "c"}

@@ -35,15 +35,23 @@ def confusion_matrix_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: 
     _save(fig, path)
 
 
-def reliability_chart(curve: list[dict], n_bins: int, binary: bool, title: str, path: Path) -> None:
-    """Reliability diagram above a histogram of the predicted confidences."""
+def reliability_chart(curve: list[dict], n_bins: int, binary: bool, title: str, path: Path,
+                      per_class: dict[str, list[dict]] | None = None) -> None:
+    """Reliability diagram above a histogram of the predicted confidences.
+
+    ``per_class``: thin one-vs-rest curves of each class beside the top-label curve.
+    """
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 7), height_ratios=(3, 1), sharex=True)
     top.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfectly calibrated")
+    for name, rows in (per_class or {}).items():
+        top.plot([r["confidence"] for r in rows], [r["observed"] for r in rows], linewidth=0.8, alpha=0.6,
+                 label=f"class {name} (one vs rest)")
     confidence = [row["confidence"] for row in curve]
-    top.plot(confidence, [row["observed"] for row in curve], marker="o", label=title)
+    top.plot(confidence, [row["observed"] for row in curve], marker="o", linewidth=2.5, color="black",
+             label="top label" if per_class else title)
     top.set_ylabel("fraction positive" if binary else "accuracy of top label")
     top.set_ylim(0, 1)
-    top.legend(loc="upper left")
+    top.legend(loc="upper left", fontsize="small" if per_class else None)
     top.set_title(f"{title}: reliability")
     bottom.bar(confidence, [row["count"] for row in curve], width=0.9 / n_bins, color="tab:blue")
     bottom.set_xlabel("P(positive class)" if binary else "top-label confidence")

@@ -125,6 +125,15 @@ def reliability_curve(y_true: np.ndarray, proba: np.ndarray, n_bins: int) -> lis
     ]
 
 
+def reliability_per_class(y_true: np.ndarray, proba: np.ndarray, class_names: tuple[str, ...], n_bins: int) -> dict[str, list[dict]]:
+    """One-vs-rest reliability of each class: P(class) against how often it is that class."""
+    curves = {}
+    for k, name in enumerate(class_names):
+        binary = np.column_stack([1.0 - proba[:, k], proba[:, k]])
+        curves[name] = reliability_curve((y_true == k).astype(int), binary, n_bins)
+    return curves
+
+
 def lift_curve(is_positive: np.ndarray, scores: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cumulative lift and gains when cases are taken in order of decreasing score.
 

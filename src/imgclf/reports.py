@@ -10,7 +10,7 @@ from imgclf import charts
 from imgclf.errors import PipelineError
 from imgclf.evaluation import (
     apply_temperature, classification_metrics, confusion_cells, fit_temperature, grey_zone, grey_zone_curve,
-    history_rows, lift_table, misclassified_sample, reliability_curve, roc_and_pr,
+    history_rows, lift_table, misclassified_sample, reliability_curve, reliability_per_class, roc_and_pr,
 )
 from imgclf.outputs import write_json
 
@@ -66,7 +66,8 @@ def write_model_report(
     figures = figures_dir / name
     figures.mkdir(parents=True, exist_ok=True)
     charts.confusion_matrix_chart(y_true, y_pred, class_names, name, figures / "confusion.png")
-    charts.reliability_chart(reliability, calibration_bins, binary, name, figures / "calibration.png")
+    per_class = None if binary else reliability_per_class(y_true, proba, class_names, calibration_bins)
+    charts.reliability_chart(reliability, calibration_bins, binary, name, figures / "calibration.png", per_class)
     charts.lift_chart(lift, name, figures / "lift.png")
     charts.roc_pr_chart(curves, name, figures / "roc_pr.png")
     charts.grey_zone_chart(zone_curve, zone, binary, name, figures / "grey_zone.png")
