@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "src"))
 from imgclf import layout  # noqa: E402
 from imgclf.dataset import save_imageset  # noqa: E402
 from imgclf.images import prepare_images  # noqa: E402
-from imgclf.sources import load_source  # noqa: E402
+from imgclf.sources import BUILTIN  # noqa: E402
 from imgclf.splitting import stratified_split  # noqa: E402
 
 BARE = """
@@ -66,7 +66,7 @@ def workspace(epochs: int) -> Path:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["train_cnn"] = {"lenet": {**params["train_cnn"]["lenet"], "epochs": epochs, "early_stopping": None}}
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    data = prepare_images(load_source("mnist5k"), (28, 28), "grayscale")
+    data = prepare_images(BUILTIN["mnist5k"](), (28, 28), "grayscale")
     for name, part in stratified_split(data, 0.7, 0.15, 0.15, seed=42).items():
         save_imageset(root / layout.split_file(name), part)
     return root
