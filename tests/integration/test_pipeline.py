@@ -192,10 +192,12 @@ def test_forced_repro_gives_identical_metrics(pipeline):
 
 
 def test_plots_render(pipeline, tmp_path):
-    dvc(pipeline, "plots", "show", "-o", str(tmp_path))
-    html = (tmp_path / "index.html").read_text()
+    dvc(pipeline, "plots", "show", "-o", str(tmp_path / "show"))
+    html = (tmp_path / "show" / "index.html").read_text()
     for name in MODELS:
         assert f"reports/plots/confusion/{name}.json" in html
+    dvc(pipeline, "plots", "diff", "HEAD", "-o", str(tmp_path / "diff"))
+    assert "reports/plots/roc/lenet.json" in (tmp_path / "diff" / "index.html").read_text()
 
 
 def test_bad_parameter_fails_naming_the_key(pipeline):
