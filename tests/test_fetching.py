@@ -1,7 +1,5 @@
-import json
 import zipfile
 
-import numpy as np
 import pytest
 
 from imgclf.errors import PipelineError

@@ -40,7 +40,7 @@ def summary_markdown(results: dict[str, dict[str, float]], published: dict[str, 
     return "\n".join(lines) + "\n"
 
 
-def index_html(summary_md: str, results: dict[str, dict[str, float]], published: dict[str, str], figures: Path, dataset: str) -> str:
+def index_html(results: dict[str, dict[str, float]], published: dict[str, str], figures: Path, dataset: str) -> str:
     """One page, readable offline: the table and every chart of every model, images embedded."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in ("model", *COLUMNS, "published"))
     rows = "".join(
@@ -76,4 +76,4 @@ def write_comparison(results: dict[str, dict[str, float]], published: dict[str, 
     with atomic_path(markdown_path) as tmp:
         tmp.write_text(summary)
     with atomic_path(html_path) as tmp:
-        tmp.write_text(index_html(summary, results, published, figures, dataset))
+        tmp.write_text(index_html(results, published, figures, dataset))

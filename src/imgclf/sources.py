@@ -17,7 +17,7 @@ from imgclf.archives import is_archive, safe_extract
 from imgclf.dataset import ImageSet
 from imgclf.downloads import RemoteFile, obtain, sha256_file
 from imgclf.errors import PipelineError
-from imgclf.image_folder import FolderImage, scan_folder
+from imgclf.image_folder import FolderImage
 
 DIGIT_NAMES = tuple(str(d) for d in range(10))
 FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
