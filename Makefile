@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install repro test clean-store
+.PHONY: install repro test experiment clean-store
 
 install: $(STAMP)
 
@@ -22,6 +22,10 @@ repro: $(STAMP)
 ## Run the test suite (unit tests, then real `dvc repro` runs on tiny data).
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+## Run a tutorial's configuration as a DVC experiment: make experiment NAME=mnist [ARGS="--set k=v"]
+experiment: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.experiment $(NAME) $(ARGS)
 
 ## Delete the local MLflow store (runs and artifacts).
 clean-store:

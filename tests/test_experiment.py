@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imgclf.errors import PipelineError
+from imgclf.experiment import apply, load_config, overrides
+from imgclf.params import parse_params
+
+REPO = Path(__file__).resolve().parents[1]
+PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar_deer_horse", "dogs_vs_cats"])
+def test_every_configuration_gives_valid_params(name):
+    config = load_config(name, REPO / "configs")
+    assert config["description"] and config["needs"]
+    params = parse_params(apply(PARAMS, config, ["fetch.path=/data/photos"]))
+    assert params.fetch.path == "/data/photos"
+
+
+def test_configurations_set_what_the_tutorials_use():
+    configs = REPO / "configs"
+    mnist = parse_params(apply(PARAMS, load_config("mnist", configs)))
+    assert [m.name for m in mnist.train_baselines.models] == ["logreg", "mlp_50", "mlp_128_64"]
+    assert mnist.train_cnn["lenet_stop_985"].early_stopping.target == 0.985
+    fashion = parse_params(apply(PARAMS, load_config("fashion_mnist", configs)))
+    assert list(fashion.train_cnn) == ["fashion_bn"] and fashion.train_cnn["fashion_bn"].reduce_lr.factor == 0.5
+    cifar = parse_params(apply(PARAMS, load_config("cifar_deer_horse", configs)))
+    assert cifar.fetch.classes == ["deer", "horse"] and cifar.preprocess.color == "rgb"
+    assert cifar.train_cnn["cifar_small_augmented"].augmentation.horizontal_flip is True
+
+
+def test_overrides_in_hydra_syntax():
+    config = {"remove": ["train_cnn.lenet"], "set": {"fetch": {"source": "mnist"}, "preprocess": {"image_size": [32, 32]},
+                                                     "train_cnn": {"x": {"architecture": [{"type": "flatten"}]}}}}
+    assert overrides(config, ["fetch.path=/d"]) == [
+        "~train_cnn.lenet", "++fetch.source=mnist", "++preprocess.image_size=[32, 32]",
+        "++train_cnn.x.architecture=[{type: flatten}]", "++fetch.path=/d",
+    ]
+
+
+def test_unknown_and_bad_configurations(tmp_path):
+    with pytest.raises(PipelineError, match="no configuration 'nope' in .*there are: cifar_deer_horse, dogs_vs_cats"):
+        load_config("nope", REPO / "configs")
+    (tmp_path / "bad.yaml").write_text("needs: a: b: c\n")
+    with pytest.raises(PipelineError, match="bad.yaml: not valid YAML"):
+        load_config("bad", tmp_path)
+    (tmp_path / "odd.yaml").write_text("sett: {}\n")
+    with pytest.raises(PipelineError, match=r"unknown keys \['sett'\]"):
+        load_config("odd", tmp_path)
