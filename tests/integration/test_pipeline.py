@@ -248,3 +248,25 @@ def test_image_folder_source_and_new_photo_reruns_fetch(pipeline):
         git(pipeline, "checkout", "params.yaml")
         for path in ("train", "test"):
             shutil.rmtree(photos / path)
+
+
+def test_named_configuration_runs_as_a_dvc_experiment(pipeline):
+    (pipeline / "configs" / "tiny.yaml").write_text(
+        "description: a faster LeNet\nneeds: nothing\nset:\n  train_cnn:\n    lenet: {learning_rate: 0.003}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = str(pipeline / "src")
+    try:
+        result = subprocess.run([sys.executable, "-m", "imgclf.experiment", "tiny"], cwd=pipeline, env=env,
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        assert set(re.findall(r"Running stage '([^']+)'", result.stdout + result.stderr)) == {"train_cnn@lenet", "evaluate"}
+        assert "tiny" in dvc(pipeline, "exp", "show", "--md").stdout
+        with sqlite3.connect(pipeline / "mlflow.db") as db:
+            tagged = {row[0] for row in db.execute(
+                "SELECT r.name FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+                "WHERE t.key = 'dvc_exp_name' AND t.value = 'tiny'")}
+        assert tagged == {"train_cnn/lenet", "evaluate/comparison"}
+    finally:
+        git(pipeline, "checkout", "params.yaml")
