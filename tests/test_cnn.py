@@ -69,3 +69,16 @@ def test_feature_extractor_cuts_at_flatten():
     base = feature_extractor(model)
     assert base.layers[-1].name == "flatten_1"
     assert base.output_shape == (None, 800)
+
+
+def test_model_with_every_augmentation_saves_and_loads(tmp_path):
+    import keras
+    import numpy as np
+
+    augmentation = AugmentationParams(rotation=15, width_shift=0.1, height_shift=0.1, shear=0.1, zoom=0.1, horizontal_flip=True)
+    model = build_cnn(preset_layers("cifar_small"), (32, 32, 3), 2, augmentation=augmentation)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    images = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-5)
+    assert loaded.get_layer("augment_shear").get_config()["x_factor"] == 0.1

@@ -17,6 +17,24 @@ from imgclf.params import AugmentationParams, LayerSpec
 FEATURE_END = ("flatten", "global_avg_pool", "global_max_pool")
 
 
+@keras.saving.register_keras_serializable(package="imgclf")
+class SymmetricShear(keras.layers.RandomShear):
+    """Keras' ``RandomShear`` with one factor each way, saved so that it loads again.
+
+    Keras 3.15 saves a factor ``f`` as ``[-f, f]``, which its own constructor then rejects on
+    loading ("should be a number ... in the range [0, 1.0]"); this saves ``f`` as given.
+    """
+
+    def __init__(self, x_factor: float = 0.0, y_factor: float = 0.0, **kwargs) -> None:
+        super().__init__(x_factor=x_factor, y_factor=y_factor, **kwargs)
+        self.shear_factors = (x_factor, y_factor)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["x_factor"], config["y_factor"] = self.shear_factors
+        return config
+
+
 def make_layer(spec: LayerSpec, name: str, weight_decay: float = 0.0) -> keras.layers.Layer:
     """One Keras layer from its spec; ``weight_decay`` is an L2 penalty on kernels."""
     regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
@@ -64,7 +82,7 @@ def augmentation_layers(params: AugmentationParams) -> list[keras.layers.Layer]:
     if params.width_shift or params.height_shift:
         layers.append(keras.layers.RandomTranslation(params.height_shift, params.width_shift, fill_mode=fill, name="augment_shift"))
     if params.shear:
-        layers.append(keras.layers.RandomShear(params.shear, params.shear, fill_mode=fill, name="augment_shear"))
+        layers.append(SymmetricShear(params.shear, params.shear, fill_mode=fill, name="augment_shear"))
     if params.zoom:
         layers.append(keras.layers.RandomZoom((-params.zoom, params.zoom), fill_mode=fill, name="augment_zoom"))
     if params.horizontal_flip:
