@@ -42,3 +42,24 @@ def test_untrusted_types_are_refused(tmp_path):
 def test_missing_model_is_named(tmp_path):
     with pytest.raises(PipelineError, match="model.json: no model here"):
         load_model(tmp_path)
+
+
+def test_keras_model_with_project_layers_loads_in_a_fresh_process(tmp_path):
+    """Models using the project's own layers (shear augmentation, application input) load in a
+    process that has not built them, as evaluate and predict do."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from imgclf.applications import application_base
+    from imgclf.params import AugmentationParams, HeadParams
+    from imgclf.transfer import build_transfer_model
+
+    base = application_base("MobileNetV2", None, (20, 20, 1))
+    model = build_transfer_model(base, 2, HeadParams(units=4), AugmentationParams(shear=0.1, rotation=10))
+    save_model(tmp_path / "m", model, "keras", {"name": "m"})
+    code = f"from imgclf.model_store import load_model; print(load_model(__import__('pathlib').Path({str(tmp_path / 'm')!r})).name)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("m")

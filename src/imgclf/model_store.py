@@ -72,6 +72,8 @@ def load_model(directory: Path) -> LoadedModel:
     if meta["framework"] == "keras":
         import keras
 
+        from imgclf import applications, cnn  # noqa: F401  (registers the project's Keras layers)
+
         model = keras.saving.load_model(path, safe_mode=True)
     else:
         import skops.io
