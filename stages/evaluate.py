@@ -13,7 +13,7 @@ from imgclf.model_store import load_model
 from imgclf.outputs import atomic_dir, read_json, write_json
 from imgclf.params import Params, load_params
 from imgclf.reports import check_same_classes, write_model_report
-from imgclf.tracking import model_run, resume_run
+from imgclf.tracking import add_to_finished_run, model_run
 from imgclf.training import conv_activations
 
 SUMMARY, PAGE = Path("reports/summary.md"), Path("reports/index.html")
@@ -49,9 +49,8 @@ def main() -> None:
                 ev.calibration_bins, ev.lift_bins, ev.grey_zone, history, test.images, params.seed,
                 (validation.labels, model.predict_proba(validation.images)) if validation else None, maps,
             )
-            with resume_run(params.mlflow.experiment, model.meta["mlflow_run_id"]):
-                mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
-                mlflow.log_artifacts(str(figures / model.name), artifact_path="evaluation")
+            add_to_finished_run(params.mlflow.experiment, model.meta["mlflow_run_id"],
+                                {f"test_{k}": v for k, v in metrics.items()}, figures / model.name, "evaluation")
             results[model.name] = metrics
             print(f"evaluate: {model.name:<12} accuracy {metrics['accuracy']:.4f}  log loss {metrics['log_loss']:.4f}")
         kinds = model_kinds(params)

@@ -45,13 +45,16 @@ def test_failed_block_marks_run_failed(store):
     assert mlflow.get_run(run_id).info.status == "FAILED"
 
 
-def test_resume_run_adds_metrics_and_unknown_run_is_clear(store):
+def test_finished_run_gets_metrics_and_artifacts_keeping_its_times(store, tmp_path):
     with tracking.model_run("exp", "s", "m", {}) as run_id:
         pass
-    with tracking.resume_run("exp", run_id):
-        mlflow.log_metric("test_accuracy", 0.9)
+    before = mlflow.get_run(run_id).info
+    (tmp_path / "charts").mkdir()
+    (tmp_path / "charts" / "c.png").write_bytes(b"png")
+    tracking.add_to_finished_run("exp", run_id, {"test_accuracy": 0.9}, tmp_path / "charts", "evaluation")
     run = mlflow.get_run(run_id)
     assert run.data.metrics["test_accuracy"] == 0.9 and run.info.status == "FINISHED"
+    assert run.info.end_time == before.end_time
+    assert [a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "evaluation")] == ["evaluation/c.png"]
     with pytest.raises(PipelineError, match="MLflow run 0123 is not in the store"):
-        with tracking.resume_run("exp", "0123"):
-            pass
+        tracking.add_to_finished_run("exp", "0123", {}, tmp_path / "charts", "evaluation")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,19 +94,23 @@ def model_run(experiment: str, stage: str, model: str, params: Mapping[str, Any]
         yield run.info.run_id
 
 
-@contextmanager
-def resume_run(experiment: str, run_id: str) -> Iterator[str]:
-    """Reopen a finished run (to add test metrics and charts); yields the run id."""
+def add_to_finished_run(experiment: str, run_id: str, metrics: Mapping[str, float], artifacts: Path, artifact_path: str) -> None:
+    """Add metrics and a folder of artifacts to a finished run, leaving its status and times as
+    they are (reopening it would move its end time to now)."""
+    from mlflow.entities import Metric
+
     use_experiment(experiment)
+    client = mlflow.MlflowClient()
     try:
-        mlflow.get_run(run_id)
+        client.get_run(run_id)
     except mlflow.exceptions.MlflowException:
         raise PipelineError(
             f"MLflow run {run_id} is not in the store {tracking_uri()}; re-run the training "
             "stage (dvc repro --force <stage>) or point MLFLOW_TRACKING_URI at the store it used"
         ) from None
-    with mlflow.start_run(run_id=run_id):
-        yield run_id
+    now = int(time.time() * 1000)
+    client.log_batch(run_id, metrics=[Metric(key, float(value), now, 0) for key, value in metrics.items()])
+    client.log_artifacts(run_id, str(artifacts), artifact_path)
 
 
 def epoch_logger():
