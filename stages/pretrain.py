@@ -11,7 +11,7 @@ from imgclf import layout
 from imgclf.cnn import build_cnn
 from imgclf.errors import run_stage
 from imgclf.images import prepare_images
-from imgclf.model_store import save_model
+from imgclf.model_store import model_meta, save_model
 from imgclf.outputs import atomic_dir
 from imgclf.params import load_params, preset_layers
 from imgclf.sources import BUILTIN
@@ -36,10 +36,7 @@ def main() -> None:
         history = fit(model, train, validation, pre, callbacks=[epoch_logger()])
         mlflow.log_metric("best_val_accuracy", max(history.history["val_accuracy"]))
     with atomic_dir(layout.PRETRAINED) as out:
-        save_model(out, model, "keras", {
-            "name": f"pretrained_{pre.source}", "stage": STAGE, "mlflow_run_id": run_id,
-            "class_names": list(source.class_names), "input_shape": list(source.images.shape[1:]),
-        })
+        save_model(out, model, "keras", model_meta(f"pretrained_{pre.source}", STAGE, run_id, source))
 
 
 if __name__ == "__main__":

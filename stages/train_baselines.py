@@ -6,7 +6,7 @@ from imgclf import layout
 from imgclf.baselines import build_baseline
 from imgclf.dataset import load_imageset
 from imgclf.errors import run_stage
-from imgclf.model_store import save_model
+from imgclf.model_store import model_meta, save_model
 from imgclf.outputs import atomic_dir
 from imgclf.params import load_params
 from imgclf.tracking import log_model, model_run
@@ -31,11 +31,7 @@ def main() -> None:
                 }
                 mlflow.log_metrics(metrics)
                 log_model(model, "sklearn")
-            save_model(out / spec.name, model, "sklearn", {
-                "name": spec.name, "stage": STAGE, "mlflow_run_id": run_id,
-                "class_names": list(train.class_names), "input_shape": list(train.images.shape[1:]),
-            "preprocess": params.preprocess.model_dump(include={"image_size", "color", "fit"}),
-            })
+            save_model(out / spec.name, model, "sklearn", model_meta(spec.name, STAGE, run_id, train, params.preprocess))
             print(f"{STAGE}: {spec.name} validation accuracy {metrics['val_accuracy']:.4f}")
 
 

@@ -8,7 +8,7 @@ from imgclf import layout
 from imgclf.cnn import build_cnn
 from imgclf.dataset import load_imageset
 from imgclf.errors import PipelineError, run_stage
-from imgclf.model_store import save_model
+from imgclf.model_store import model_meta, save_model
 from imgclf.outputs import atomic_dir, write_json
 from imgclf.params import load_params
 from imgclf.tracking import epoch_logger, log_model, model_run
@@ -35,11 +35,7 @@ def main() -> None:
         history = fit(model, train, validation, cnn, callbacks=[epoch_logger()])
         log_model(model, "keras")
     with atomic_dir(layout.CNN / name) as out:
-        save_model(out, model, "keras", {
-            "name": name, "stage": STAGE, "mlflow_run_id": run_id,
-            "class_names": list(train.class_names), "input_shape": list(train.images.shape[1:]),
-            "preprocess": params.preprocess.model_dump(include={"image_size", "color", "fit"}),
-        })
+        save_model(out, model, "keras", model_meta(name, STAGE, run_id, train, params.preprocess))
         write_json(out / "history.json", {k: [float(v) for v in vs] for k, vs in history.history.items()})
 
 

@@ -5,7 +5,7 @@ import mlflow
 from imgclf import layout
 from imgclf.dataset import load_imageset
 from imgclf.errors import run_stage
-from imgclf.model_store import save_model
+from imgclf.model_store import model_meta, save_model
 from imgclf.outputs import atomic_dir, write_json
 from imgclf.params import load_params
 from imgclf.tracking import epoch_logger, log_model, model_run
@@ -39,11 +39,8 @@ def main() -> None:
         log_model(model, "keras")
     history = {k: [float(v) for v in frozen.history[k] + tuned.history[k]] for k in tuned.history}
     with atomic_dir(layout.TRANSFER) as out:
-        save_model(out, model, "keras", {
-            "name": NAME, "stage": STAGE, "mlflow_run_id": run_id, "fine_tune_from_epoch": done,
-            "class_names": list(train.class_names), "input_shape": list(train.images.shape[1:]),
-            "preprocess": params.preprocess.model_dump(include={"image_size", "color", "fit"}),
-        })
+        save_model(out, model, "keras", model_meta(NAME, STAGE, run_id, train, params.preprocess,
+                                                   fine_tune_from_epoch=done))
         write_json(out / "history.json", history)
 
 

@@ -28,6 +28,17 @@ TRUSTED_TYPES = [
 ]
 
 
+def model_meta(name: str, stage: str, run_id: str, data, preprocess=None, **extra) -> dict[str, Any]:
+    """What ``model.json`` says of a model trained on ``data`` (an ImageSet): its name, stage,
+    MLflow run, classes and input shape, and the preprocessing (``PreprocessParams``) that
+    predicting new images must repeat."""
+    meta = {"name": name, "stage": stage, "mlflow_run_id": run_id,
+            "class_names": list(data.class_names), "input_shape": list(data.images.shape[1:]), **extra}
+    if preprocess is not None:
+        meta["preprocess"] = preprocess.model_dump(include={"image_size", "color", "fit"})
+    return meta
+
+
 def save_model(directory: Path, model: Any, framework: str, meta: dict[str, Any]) -> None:
     """Write ``model`` and ``model.json`` into ``directory`` (created)."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -14,9 +14,6 @@ from imgclf.evaluation import (
 )
 from imgclf.outputs import write_json
 
-PLOT_KINDS = ("confusion", "calibration", "lift", "roc", "pr", "grey_zone")
-
-
 def check_same_classes(model_name: str, model_classes: list[str], test_classes: tuple[str, ...]) -> None:
     """Stop if a model was trained on other classes than the test split holds."""
     if list(model_classes) != list(test_classes):
