@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install repro test experiment clean-store
+.PHONY: install repro test experiment queue report clean-store
 
 install: $(STAMP)
 
@@ -26,6 +26,12 @@ test: $(STAMP)
 ## Run a tutorial's configuration as a DVC experiment: make experiment NAME=mnist [ARGS="--set k=v"]
 experiment: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.experiment $(NAME) $(ARGS)
+
+## Run the experiments queued with `dvc exp run --queue`, JOBS at a time (default 2).
+JOBS ?= 2
+queue: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.tracking
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc queue start -j $(JOBS)
 
 ## Delete the local MLflow store (runs and artifacts).
 clean-store:

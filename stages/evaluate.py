@@ -13,10 +13,12 @@ from imgclf.model_store import load_model
 from imgclf.outputs import atomic_dir, read_json, write_json
 from imgclf.params import Params, load_params
 from imgclf.reports import check_same_classes, write_model_report
-from imgclf.tracking import add_to_finished_run, model_run
+from imgclf.registry import describe_verdict, gate_verdict, register_candidate
+from imgclf.tracking import add_to_finished_run, model_run, write_run_index
 from imgclf.training import conv_activations
 
 SUMMARY, PAGE = Path("reports/summary.md"), Path("reports/index.html")
+REGISTRY = Path("reports/registry.json")
 
 
 def model_kinds(params: Params) -> dict[str, tuple]:
@@ -36,9 +38,11 @@ def main() -> None:
     test = load_imageset(layout.split_file("test"))
     validation = load_imageset(layout.split_file("validation")) if ev.temperature_scaling else None
     results: dict[str, dict[str, float]] = {}
+    model_uris: dict[str, str] = {}
     with atomic_dir(layout.PLOTS) as plots, atomic_dir(layout.FIGURES) as figures:
         for directory in directories:
             model = load_model(directory)
+            model_uris[model.name] = model.meta["mlflow_model_uri"]
             check_same_classes(model.name, model.meta["class_names"], test.class_names)
             history = read_json(directory / "history.json") if (directory / "history.json").exists() else None
             maps = None
@@ -58,9 +62,16 @@ def main() -> None:
         dataset = f"{params.fetch.source}, {len(test)} test images, classes {', '.join(test.class_names)}"
         write_comparison(results, published, figures, dataset, SUMMARY, PAGE)
     write_json(layout.METRICS, results)
-    with model_run(params.mlflow.experiment, "evaluate", "comparison", {"models": ",".join(results)}):
-        for path in (SUMMARY, PAGE, layout.METRICS):
+    verdict = gate_verdict(results, ev.registry)
+    if verdict["gate_passed"] and ev.registry.name:
+        verdict["version"] = register_candidate(ev.registry.name, model_uris[verdict["model"]], verdict["gate"])
+    print(f"evaluate: {describe_verdict(verdict)}")
+    write_json(REGISTRY, verdict)
+    with model_run(params, "evaluate", "comparison", {"models": ",".join(results)}, [layout.split_file("test")]) as run_id:
+        mlflow.log_metric("gate_passed", float(verdict["gate_passed"]))
+        for path in (SUMMARY, PAGE, layout.METRICS, REGISTRY):
             mlflow.log_artifact(str(path))
+    write_run_index(layout.run_index("evaluate"), params.mlflow.experiment, {"evaluate/comparison": run_id})
 
 
 if __name__ == "__main__":

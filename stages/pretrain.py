@@ -16,7 +16,7 @@ from imgclf.outputs import atomic_dir
 from imgclf.params import load_params, preset_layers
 from imgclf.sources import BUILTIN
 from imgclf.splitting import holdout_split
-from imgclf.tracking import epoch_logger, model_run
+from imgclf.tracking import epoch_logger, model_run, write_run_index
 from imgclf.training import compile_model, fit, seed_everything
 
 STAGE = "pretrain"
@@ -32,11 +32,12 @@ def main() -> None:
     seed_everything(params.seed)
     model = build_cnn(preset_layers(pre.architecture), source.images.shape[1:], len(source.class_names), "pretrained")
     compile_model(model, pre)
-    with model_run(params.mlflow.experiment, STAGE, pre.source, {"seed": params.seed, **pre.model_dump()}) as run_id:
+    with model_run(params, STAGE, pre.source, pre.model_dump()) as run_id:
         history = fit(model, train, validation, pre, callbacks=[epoch_logger()])
         mlflow.log_metric("best_val_accuracy", max(history.history["val_accuracy"]))
     with atomic_dir(layout.PRETRAINED) as out:
         save_model(out, model, "keras", model_meta(f"pretrained_{pre.source}", STAGE, run_id, source))
+    write_run_index(layout.run_index(STAGE), params.mlflow.experiment, {f"{STAGE}/{pre.source}": run_id})
 
 
 if __name__ == "__main__":

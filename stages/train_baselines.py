@@ -9,7 +9,7 @@ from imgclf.errors import run_stage
 from imgclf.model_store import model_meta, save_model
 from imgclf.outputs import atomic_dir
 from imgclf.params import load_params
-from imgclf.tracking import log_model, model_run
+from imgclf.tracking import log_model, model_run, write_run_index
 
 STAGE = "train_baselines"
 
@@ -18,9 +18,11 @@ def main() -> None:
     params = load_params()
     train = load_imageset(layout.split_file("train"))
     validation = load_imageset(layout.split_file("validation"))
+    data = [layout.split_file("train"), layout.split_file("validation")]
+    runs = {}
     with atomic_dir(layout.BASELINES) as out:
         for spec in params.train_baselines.models:
-            with model_run(params.mlflow.experiment, STAGE, spec.name, {"seed": params.seed, **spec.model_dump()}) as run_id:
+            with model_run(params, STAGE, spec.name, spec.model_dump(), data) as run_id:
                 model = build_baseline(spec, params.seed).fit(train.images, train.labels)
                 classifier = model[-1]
                 for step, loss in enumerate(getattr(classifier, "loss_curve_", [])):
@@ -30,9 +32,11 @@ def main() -> None:
                     "val_accuracy": model.score(validation.images, validation.labels),
                 }
                 mlflow.log_metrics(metrics)
-                log_model(model, "sklearn")
-            save_model(out / spec.name, model, "sklearn", model_meta(spec.name, STAGE, run_id, train, params.preprocess))
+                model_uri = log_model(model, "sklearn")
+            runs[f"{STAGE}/{spec.name}"] = run_id
+            save_model(out / spec.name, model, "sklearn", model_meta(spec.name, STAGE, run_id, train, params.preprocess, mlflow_model_uri=model_uri))
             print(f"{STAGE}: {spec.name} validation accuracy {metrics['val_accuracy']:.4f}")
+    write_run_index(layout.run_index(STAGE), params.mlflow.experiment, runs)
 
 
 if __name__ == "__main__":

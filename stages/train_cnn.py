@@ -11,7 +11,7 @@ from imgclf.errors import PipelineError, run_stage
 from imgclf.model_store import model_meta, save_model
 from imgclf.outputs import atomic_dir, write_json
 from imgclf.params import load_params
-from imgclf.tracking import epoch_logger, log_model, model_run
+from imgclf.tracking import epoch_logger, log_model, model_run, write_run_index
 from imgclf.training import compile_model, distribution_strategy, fit, seed_everything
 
 STAGE = "train_cnn"
@@ -30,13 +30,15 @@ def main() -> None:
         model = build_cnn(cnn.layers(), train.images.shape[1:], len(train.class_names), name,
                           cnn.weight_decay, cnn.augmentation)
         compile_model(model, cnn)
-    with model_run(params.mlflow.experiment, STAGE, name, {"seed": params.seed, **cnn.model_dump()}) as run_id:
+    data = [layout.split_file("train"), layout.split_file("validation")]
+    with model_run(params, STAGE, name, cnn.model_dump(), data) as run_id:
         mlflow.log_param("weights", model.count_params())
         history = fit(model, train, validation, cnn, callbacks=[epoch_logger()])
-        log_model(model, "keras")
+        model_uri = log_model(model, "keras")
     with atomic_dir(layout.CNN / name) as out:
-        save_model(out, model, "keras", model_meta(name, STAGE, run_id, train, params.preprocess))
+        save_model(out, model, "keras", model_meta(name, STAGE, run_id, train, params.preprocess, mlflow_model_uri=model_uri))
         write_json(out / "history.json", {k: [float(v) for v in vs] for k, vs in history.history.items()})
+    write_run_index(layout.run_index(STAGE, name), params.mlflow.experiment, {f"{STAGE}/{name}": run_id})
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from imgclf.errors import run_stage
 from imgclf.model_store import model_meta, save_model
 from imgclf.outputs import atomic_dir, write_json
 from imgclf.params import load_params
-from imgclf.tracking import epoch_logger, log_model, model_run
+from imgclf.tracking import epoch_logger, log_model, model_run, write_run_index
 from imgclf.training import compile_model, fit, seed_everything
 from imgclf.transfer import base_layer_index, build_transfer_model, load_base, trainable_weight_count, unfreeze_from
 
@@ -25,8 +25,8 @@ def main() -> None:
     base = load_base(tp.base, train.images.shape[1:], layout.PRETRAINED)
     base_layer_index(base, tp.fine_tune.unfreeze_from)
     model = build_transfer_model(base, len(train.class_names), tp.head, tp.augmentation)
-    logged = {"seed": params.seed, **tp.model_dump(exclude={"pretrain"})}
-    with model_run(params.mlflow.experiment, STAGE, NAME, logged) as run_id:
+    data = [layout.split_file("train"), layout.split_file("validation")]
+    with model_run(params, STAGE, NAME, tp.model_dump(exclude={"pretrain"}), data) as run_id:
         compile_model(model, tp.frozen)
         mlflow.log_metric("trainable_weights", trainable_weight_count(model), step=0)
         frozen = fit(model, train, validation, tp.frozen, callbacks=[epoch_logger()])
@@ -36,12 +36,13 @@ def main() -> None:
         compile_model(model, tp.fine_tune)
         mlflow.log_metric("trainable_weights", trainable_weight_count(model), step=done)
         tuned = fit(model, train, validation, tp.fine_tune, callbacks=[epoch_logger()], initial_epoch=done)
-        log_model(model, "keras")
+        model_uri = log_model(model, "keras")
     history = {k: [float(v) for v in frozen.history[k] + tuned.history[k]] for k in tuned.history}
     with atomic_dir(layout.TRANSFER) as out:
         save_model(out, model, "keras", model_meta(NAME, STAGE, run_id, train, params.preprocess,
-                                                   fine_tune_from_epoch=done))
+                                                   fine_tune_from_epoch=done, mlflow_model_uri=model_uri))
         write_json(out / "history.json", history)
+    write_run_index(layout.run_index(STAGE), params.mlflow.experiment, {f"{STAGE}/{NAME}": run_id})
 
 
 if __name__ == "__main__":

@@ -110,3 +110,12 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("seed: [1\n")
     with pytest.raises(PipelineError, match="not valid YAML"):
         load_params(bad)
+
+
+def test_registry_gate_names_an_unknown_metric_and_an_empty_bound():
+    raw = default_raw()
+    raw["evaluate"]["registry"]["gate"] = {"acuracy": {"min": 0.9}, "ece": {}}
+    with pytest.raises(PipelineError) as error:
+        parse_params(raw)
+    assert "evaluate.registry.gate.acuracy.[key]: Input should be 'accuracy'" in str(error.value)
+    assert "evaluate.registry.gate.ece: Value error, give min, max or both" in str(error.value)

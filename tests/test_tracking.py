@@ -1,8 +1,28 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
 import mlflow
 import pytest
+import yaml
 
 from imgclf import tracking
-from imgclf.errors import PipelineError
+from imgclf.errors import PipelineError, StageKilled
+from imgclf.params import parse_params
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def params_for(experiment: str = "exp"):
+    """The repository's params.yaml with another experiment name."""
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["mlflow"]["experiment"] = experiment
+    return parse_params(raw)
 
 
 @pytest.fixture
@@ -26,27 +46,118 @@ def test_flatten():
     assert tracking.flatten({"a": {"b": 1, "c": {"d": 2}}, "e": 3}) == {"a.b": 1, "a.c.d": 2, "e": 3}
 
 
+def test_store_of_a_dvc_temporary_workspace_is_the_main_repository(store, monkeypatch):
+    workspace = store / ".dvc" / "tmp" / "exps" / "tmpab12cd"
+    workspace.mkdir(parents=True)
+    monkeypatch.setenv("DVC_ROOT", str(workspace))
+    assert tracking.repo_root() == workspace
+    assert tracking.tracking_uri() == f"sqlite:///{store / 'mlflow.db'}"
+
+
 def test_model_run_logs_params_tags_and_status(store):
-    with tracking.model_run("exp", "train_cnn", "cnn", {"fit": {"lr": 0.1}}) as run_id:
+    data = store / "train.npz"
+    data.write_bytes(b"pixels")
+    params = params_for()
+    with tracking.model_run(params, "train_cnn", "cnn", {"fit": {"lr": 0.1}}, [data]) as run_id:
         mlflow.log_metric("accuracy", 0.5)
     run = mlflow.get_run(run_id)
     assert run.info.status == "FINISHED"
     assert run.info.run_name == "train_cnn/cnn"
-    assert run.data.params == {"fit.lr": "0.1"}
-    assert run.data.tags["stage"] == "train_cnn" and "git_commit" in run.data.tags
+    assert run.data.params == {"fit.lr": "0.1", "seed": "42", "fetch.source": "mnist5k", "fetch.classes": "None",
+                               "preprocess.image_size": "[28, 28]", "preprocess.color": "grayscale"}
+    tags = run.data.tags
+    assert tags["stage"] == "train_cnn" and tags["model"] == "cnn" and "git_commit" in tags
+    assert tags["dataset_sha256"] == tracking.content_hash([data]) and len(tags["dataset_sha256"]) == 64
+    assert tags["params_sha256"] == tracking.params_hash({**tracking.pipeline_params(params), "fit.lr": 0.1})
+    assert tags["version.scikit-learn"] and tags["version.keras"] and tags["version.mlflow"] == mlflow.__version__
+    assert tags["version.tensorflow"] and tags["version.python"].count(".") == 2
     assert (store / "mlflow.db").exists()
     assert mlflow.get_experiment_by_name("exp").artifact_location == (store / "mlartifacts").as_uri()
 
 
+def test_hashes_change_with_content_and_settings(tmp_path):
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    a.write_bytes(b"1")
+    b.write_bytes(b"1")
+    assert tracking.content_hash([a]) != tracking.content_hash([b])  # the name counts
+    first = tracking.content_hash([a])
+    a.write_bytes(b"2")
+    assert tracking.content_hash([a]) != first
+    assert tracking.params_hash({"x": 1, "y": 2}) == tracking.params_hash({"y": 2, "x": 1})
+    assert tracking.params_hash({"x": 1}) != tracking.params_hash({"x": 2})
+
+
+def test_run_index_lists_the_stage_runs(store):
+    with tracking.model_run(params_for(), "s", "m", {}) as run_id:
+        pass
+    path = store / "reports" / "mlflow_runs" / "s.json"
+    tracking.write_run_index(path, "exp", {"s/m": run_id})
+    index = json.loads(path.read_text())
+    assert index == {"experiment": "exp", "experiment_id": mlflow.get_experiment_by_name("exp").experiment_id,
+                     "store": "mlflow.db", "runs": {"s/m": run_id}}
+    assert mlflow.get_run(index["runs"]["s/m"]).info.run_name == "s/m"
+    assert tracking.run_url("http://h:5000/", "3", "abc") == "http://h:5000/#/experiments/3/runs/abc"
+
+
+def create_experiment_in_subprocess(root: str) -> str:
+    os.environ["DVC_ROOT"] = root
+    return tracking.use_experiment("raced")
+
+
+def test_concurrent_processes_create_one_experiment(store):
+    tracking.use_experiment("first")  # the store's tables exist, as `make queue` ensures
+    with ProcessPoolExecutor(4) as pool:
+        ids = list(pool.map(create_experiment_in_subprocess, [str(store)] * 4))
+    assert len(set(ids)) == 1
+    names = [e.name for e in mlflow.search_experiments()]
+    assert names.count("raced") == 1
+
+
 def test_failed_block_marks_run_failed(store):
     with pytest.raises(RuntimeError):
-        with tracking.model_run("exp", "s", "m", {}) as run_id:
+        with tracking.model_run(params_for(), "s", "m", {}) as run_id:
             raise RuntimeError("boom")
     assert mlflow.get_run(run_id).info.status == "FAILED"
 
 
+def test_stopped_block_marks_run_killed(store):
+    with pytest.raises(StageKilled):
+        with tracking.model_run(params_for(), "s", "m", {}) as run_id:
+            raise StageKilled(signal.SIGTERM)
+    assert mlflow.get_run(run_id).info.status == "KILLED"
+
+
+def test_sigterm_during_a_stage_leaves_its_run_killed(store):
+    """A real process, a real signal: the stage's run ends KILLED and it exits 143."""
+    script = textwrap.dedent(f"""
+        import time
+        import yaml
+        from imgclf.errors import run_stage
+        from imgclf.params import parse_params
+        from imgclf.tracking import model_run
+
+        def main():
+            raw = yaml.safe_load(open({str(REPO / "params.yaml")!r}))
+            with model_run(parse_params(raw), "train_cnn", "slow", {{}}) as run_id:
+                print(run_id, flush=True)
+                time.sleep(60)
+
+        run_stage(main)
+    """)
+    env = {**os.environ, "DVC_ROOT": str(store)}
+    process = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    run_id = process.stdout.readline().strip()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "error: stopped by SIGTERM" in stderr and "Traceback" not in stderr
+    mlflow.set_tracking_uri(tracking.tracking_uri())
+    assert mlflow.get_run(run_id).info.status == "KILLED"
+
+
 def test_finished_run_gets_metrics_and_artifacts_keeping_its_times(store, tmp_path):
-    with tracking.model_run("exp", "s", "m", {}) as run_id:
+    with tracking.model_run(params_for(), "s", "m", {}) as run_id:
         pass
     before = mlflow.get_run(run_id).info
     (tmp_path / "charts").mkdir()

@@ -316,14 +316,46 @@ class TransferParams(Section):
 # ---------------------------------------------------------------- evaluation, tracking
 
 
+# Test metrics every model has, and which way is better: the ones a registry gate may use.
+LOWER_IS_BETTER = ("log_loss", "brier", "ece", "log_loss_scaled", "brier_scaled", "ece_scaled")
+GATE_METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "grey_zone_coverage", "grey_zone_accuracy", *LOWER_IS_BETTER)
+GateMetric = Literal[GATE_METRICS]  # type: ignore[valid-type]
+
+
+class Bound(Section):
+    """A gate on one metric: at least ``min``, at most ``max``."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> "Bound":
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+class RegistryParams(Section):
+    """The MLflow model registry gate: the best model by ``select_by`` is registered under
+    ``name`` with the alias ``candidate`` only if it passes every bound of ``gate``."""
+
+    name: str | None = Field(default="image-classifier", min_length=1)  # null: register nothing
+    select_by: GateMetric = "accuracy"
+    gate: dict[GateMetric, Bound] = {}
+
+
 class EvaluateParams(Section):
-    """Binning of the calibration and lift charts, and the grey zone where a model abstains."""
+    """Binning of the calibration and lift charts, the grey zone where a model abstains, and
+    the registry gate."""
 
     calibration_bins: Annotated[int, Field(ge=2, le=100)] = 10
     lift_bins: Annotated[int, Field(ge=2, le=100)] = 10
     grey_zone: tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]] = (0.25, 0.75)
     temperature_scaling: bool = True  # fit T on the validation split; report metrics after it too
     feature_map_images: Annotated[int, Field(ge=0, le=16)] = 3
+    registry: RegistryParams = RegistryParams()
 
     @model_validator(mode="after")
     def _band_ordered(self) -> "EvaluateParams":

@@ -7,7 +7,6 @@ re-run, a CNN parameter change, a forced re-run and a bad parameter.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sqlite3
@@ -15,80 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mlflow
 import pytest
-import yaml
+
+from tests.integration.tiny import MODELS, clean_env, dvc, git, set_param, stages_run
 
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-MODELS = {"logreg", "mlp", "lenet", "transfer"}
-
-# A few hundred images and one or two epochs: every stage runs for real, quickly.
-TINY = {
-    ("fetch", "max_per_class"): 30,
-    ("train_cnn", "lenet", "epochs"): 2,
-    ("transfer", "pretrain", "epochs"): 2,
-    ("transfer", "frozen", "epochs"): 1,
-    ("transfer", "fine_tune", "epochs"): 1,
-}
-
-
-def project_files() -> list[str]:
-    """What a clone holds: tracked files and untracked ones git does not ignore."""
-    out = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO, capture_output=True, text=True, check=True,
-    ).stdout.split()
-    return [f for f in out if (REPO / f).is_file()]
-
-
-def set_param(root: Path, keys: tuple[str, ...], value) -> None:
-    path = root / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    node = params
-    for key in keys[:-1]:
-        node = node[key]
-    node[keys[-1]] = value
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def dvc(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
-    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
-    env["PYTHONPATH"] = str(root / "src")
-    result = subprocess.run([str(BIN / "dvc"), *args], cwd=root, env=env, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"dvc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def stages_run(result: subprocess.CompletedProcess) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", result.stdout))
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("pipeline")
-    for name in project_files():
-        if name == "dvc.lock" or name.startswith(("data/raw", "data/prepared", "data/split", "models/", "reports/")):
-            continue
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / name, root / name)
-    for keys, value in TINY.items():
-        set_param(root, keys, value)
-    git(root, "init", "-q")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny")
-    first = dvc(root, "repro")
-    assert stages_run(first) == {
-        "fetch", "preprocess", "split", "train_baselines", "train_cnn@lenet", "pretrain", "transfer", "evaluate"
-    }
-    return root
 
 
 def read_metrics(root: Path) -> dict:
@@ -140,6 +71,50 @@ def test_mlflow_store_has_one_finished_run_per_model(pipeline):
     assert tested == {"train_baselines/logreg", "train_baselines/mlp", "train_cnn/lenet", "transfer/transfer"}
     assert epochs == 2  # one frozen epoch, one fine-tuning epoch, continuous steps
     assert tags["stage"] == "train_cnn" and len(tags["git_commit"]) == 40
+    assert len(tags["dataset_sha256"]) == 64 and len(tags["params_sha256"]) == 64 and tags["version.keras"]
+
+
+def test_run_index_files_lead_from_the_commit_to_its_runs(pipeline):
+    """reports/mlflow_runs/ is committed with the results: each id there is that run in the store."""
+    committed = subprocess.run(["git", "ls-files", "reports/mlflow_runs"], cwd=pipeline, capture_output=True,
+                               text=True, check=True).stdout.split()
+    assert sorted(committed) == [
+        "reports/mlflow_runs/evaluate.json", "reports/mlflow_runs/pretrain.json",
+        "reports/mlflow_runs/train_baselines.json", "reports/mlflow_runs/train_cnn/lenet.json",
+        "reports/mlflow_runs/transfer.json",
+    ]
+    indexed = {}
+    for path in committed:
+        indexed.update(json.loads((pipeline / path).read_text())["runs"])
+    with sqlite3.connect(pipeline / "mlflow.db") as db:
+        for name, run_id in indexed.items():
+            assert db.execute("SELECT name, status FROM runs WHERE run_uuid = ?", (run_id,)).fetchone() == (name, "FINISHED")
+    assert set(indexed) == {"train_baselines/logreg", "train_baselines/mlp", "train_cnn/lenet", "pretrain/digits",
+                            "transfer/transfer", "evaluate/comparison"}
+
+
+def test_registry_gate_registers_only_a_passing_model(pipeline):
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{pipeline / 'mlflow.db'}")
+    verdict = json.loads((pipeline / "reports/registry.json").read_text())
+    assert verdict["gate_passed"] is False  # tiny models miss the default accuracy >= 0.95
+    assert verdict["version"] is None and client.search_registered_models() == []
+    assert "registry.json" in dvc(pipeline, "metrics", "show").stdout
+
+    set_param(pipeline, ("evaluate", "registry", "gate"), {"accuracy": {"min": 0.2}})
+    try:
+        result = dvc(pipeline, "repro")
+        assert stages_run(result) == {"evaluate"}
+        verdict = json.loads((pipeline / "reports/registry.json").read_text())
+        metrics = read_metrics(pipeline)
+        best = max(metrics, key=lambda name: metrics[name]["accuracy"])
+        assert verdict["gate_passed"] is True and verdict["model"] == best
+        version = client.get_model_version_by_alias("image-classifier", "candidate")
+        assert int(version.version) == verdict["version"]
+        model_json = next(pipeline.glob(f"models/*/{best}/model.json"), pipeline / "models/transfer/model.json")
+        assert version.run_id == json.loads(model_json.read_text())["mlflow_run_id"]
+    finally:
+        git(pipeline, "checkout", "params.yaml")
+    dvc(pipeline, "repro")
 
 
 def test_second_repro_runs_nothing(pipeline):
@@ -254,11 +229,8 @@ def test_named_configuration_runs_as_a_dvc_experiment(pipeline):
     (pipeline / "configs" / "tiny.yaml").write_text(
         "description: a faster LeNet\nneeds: nothing\nset:\n  train_cnn:\n    lenet: {learning_rate: 0.003}\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
-    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
-    env["PYTHONPATH"] = str(pipeline / "src")
     try:
-        result = subprocess.run([sys.executable, "-m", "imgclf.experiment", "tiny"], cwd=pipeline, env=env,
+        result = subprocess.run([sys.executable, "-m", "imgclf.experiment", "tiny"], cwd=pipeline, env=clean_env(pipeline),
                                 capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
         assert set(re.findall(r"Running stage '([^']+)'", result.stdout + result.stderr)) == {"train_cnn@lenet", "evaluate"}

@@ -1,0 +1,92 @@
+"""A tiny copy of the project in a temporary git repository, and helpers to drive DVC in it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+MODELS = {"logreg", "mlp", "lenet", "transfer"}
+
+# A few hundred images and one or two epochs: every stage runs for real, quickly.
+TINY = {
+    ("fetch", "max_per_class"): 30,
+    ("train_cnn", "lenet", "epochs"): 2,
+    ("transfer", "pretrain", "epochs"): 2,
+    ("transfer", "frozen", "epochs"): 1,
+    ("transfer", "fine_tune", "epochs"): 1,
+}
+
+
+def project_files() -> list[str]:
+    """What a clone holds: tracked files and untracked ones git does not ignore."""
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout.split()
+    return [f for f in out if (REPO / f).is_file()]
+
+
+def set_param(root: Path, keys: tuple[str, ...], value) -> None:
+    path = root / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    node = params
+    for key in keys[:-1]:
+        node = node[key]
+    node[keys[-1]] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def clean_env(root: Path, **extra: str) -> dict[str, str]:
+    """The environment a user's shell gives commands in ``root``: no MLflow or DVC settings of
+    ours, the virtual environment first on PATH, the copy's own sources importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = str(root / "src")
+    return {**env, **extra}
+
+
+def dvc(root: Path, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(BIN / "dvc"), *args], cwd=root, env=clean_env(root, **env),
+                            capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"dvc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def stages_run(result: subprocess.CompletedProcess) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", result.stdout))
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def make_pipeline(root: Path) -> Path:
+    """Copy the project into ``root`` with the TINY settings, commit it and run ``dvc repro``."""
+    for name in project_files():
+        if name == "dvc.lock" or name.startswith(("data/raw", "data/prepared", "data/split", "models/", "reports/")):
+            continue
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, root / name)
+    for keys, value in TINY.items():
+        set_param(root, keys, value)
+    git(root, "init", "-q")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny")
+    first = dvc(root, "repro")
+    assert stages_run(first) == {
+        "fetch", "preprocess", "split", "train_baselines", "train_cnn@lenet", "pretrain", "transfer", "evaluate"
+    }
+    git(root, "add", "-A")  # what a user commits: dvc.lock, metrics, plots data, run index
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny run")
+    return root
+
+
