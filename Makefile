@@ -33,6 +33,11 @@ queue: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.tracking
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc queue start -j $(JOBS)
 
+## Write reports/pr.md: params, metrics and charts of the workspace against BASE (default main).
+BASE ?= main
+report: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.pr_report --base $(BASE) $(ARGS)
+
 ## Delete the local MLflow store (runs and artifacts).
 clean-store:
 	rm -rf mlflow.db mlartifacts

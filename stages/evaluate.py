@@ -39,10 +39,13 @@ def main() -> None:
     validation = load_imageset(layout.split_file("validation")) if ev.temperature_scaling else None
     results: dict[str, dict[str, float]] = {}
     model_uris: dict[str, str] = {}
+    runs: dict[str, str] = {}  # every MLflow run behind these results, by run name
     with atomic_dir(layout.PLOTS) as plots, atomic_dir(layout.FIGURES) as figures:
         for directory in directories:
             model = load_model(directory)
             model_uris[model.name] = model.meta["mlflow_model_uri"]
+            runs.update({f"{model.meta['stage']}/{model.name}": model.meta["mlflow_run_id"],
+                         **model.meta.get("base_runs", {})})
             check_same_classes(model.name, model.meta["class_names"], test.class_names)
             history = read_json(directory / "history.json") if (directory / "history.json").exists() else None
             maps = None
@@ -71,7 +74,7 @@ def main() -> None:
         mlflow.log_metric("gate_passed", float(verdict["gate_passed"]))
         for path in (SUMMARY, PAGE, layout.METRICS, REGISTRY):
             mlflow.log_artifact(str(path))
-    write_run_index(layout.run_index("evaluate"), params.mlflow.experiment, {"evaluate/comparison": run_id})
+    write_run_index(layout.RUN_INDEX, params.mlflow.experiment, {**runs, "evaluate/comparison": run_id})
 
 
 if __name__ == "__main__":

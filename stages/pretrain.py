@@ -16,7 +16,7 @@ from imgclf.outputs import atomic_dir
 from imgclf.params import load_params, preset_layers
 from imgclf.sources import BUILTIN
 from imgclf.splitting import holdout_split
-from imgclf.tracking import epoch_logger, model_run, write_run_index
+from imgclf.tracking import epoch_logger, model_run
 from imgclf.training import compile_model, fit, seed_everything
 
 STAGE = "pretrain"
@@ -36,8 +36,8 @@ def main() -> None:
         history = fit(model, train, validation, pre, callbacks=[epoch_logger()])
         mlflow.log_metric("best_val_accuracy", max(history.history["val_accuracy"]))
     with atomic_dir(layout.PRETRAINED) as out:
-        save_model(out, model, "keras", model_meta(f"pretrained_{pre.source}", STAGE, run_id, source))
-    write_run_index(layout.run_index(STAGE), params.mlflow.experiment, {f"{STAGE}/{pre.source}": run_id})
+        save_model(out, model, "keras", model_meta(f"pretrained_{pre.source}", STAGE, run_id, source,
+                                                   mlflow_run_name=f"{STAGE}/{pre.source}"))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from imgclf.errors import run_stage
 from imgclf.model_store import model_meta, save_model
 from imgclf.outputs import atomic_dir
 from imgclf.params import load_params
-from imgclf.tracking import log_model, model_run, write_run_index
+from imgclf.tracking import log_model, model_run
 
 STAGE = "train_baselines"
 
@@ -19,7 +19,6 @@ def main() -> None:
     train = load_imageset(layout.split_file("train"))
     validation = load_imageset(layout.split_file("validation"))
     data = [layout.split_file("train"), layout.split_file("validation")]
-    runs = {}
     with atomic_dir(layout.BASELINES) as out:
         for spec in params.train_baselines.models:
             with model_run(params, STAGE, spec.name, spec.model_dump(), data) as run_id:
@@ -33,10 +32,8 @@ def main() -> None:
                 }
                 mlflow.log_metrics(metrics)
                 model_uri = log_model(model, "sklearn")
-            runs[f"{STAGE}/{spec.name}"] = run_id
             save_model(out / spec.name, model, "sklearn", model_meta(spec.name, STAGE, run_id, train, params.preprocess, mlflow_model_uri=model_uri))
             print(f"{STAGE}: {spec.name} validation accuracy {metrics['val_accuracy']:.4f}")
-    write_run_index(layout.run_index(STAGE), params.mlflow.experiment, runs)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from imgclf.errors import PipelineError, run_stage
 from imgclf.model_store import model_meta, save_model
 from imgclf.outputs import atomic_dir, write_json
 from imgclf.params import load_params
-from imgclf.tracking import epoch_logger, log_model, model_run, write_run_index
+from imgclf.tracking import epoch_logger, log_model, model_run
 from imgclf.training import compile_model, distribution_strategy, fit, seed_everything
 
 STAGE = "train_cnn"
@@ -38,7 +38,6 @@ def main() -> None:
     with atomic_dir(layout.CNN / name) as out:
         save_model(out, model, "keras", model_meta(name, STAGE, run_id, train, params.preprocess, mlflow_model_uri=model_uri))
         write_json(out / "history.json", {k: [float(v) for v in vs] for k, vs in history.history.items()})
-    write_run_index(layout.run_index(STAGE, name), params.mlflow.experiment, {f"{STAGE}/{name}": run_id})
 
 
 if __name__ == "__main__":

@@ -5,10 +5,10 @@ import mlflow
 from imgclf import layout
 from imgclf.dataset import load_imageset
 from imgclf.errors import run_stage
-from imgclf.model_store import model_meta, save_model
-from imgclf.outputs import atomic_dir, write_json
+from imgclf.model_store import META_FILE, model_meta, save_model
+from imgclf.outputs import atomic_dir, read_json, write_json
 from imgclf.params import load_params
-from imgclf.tracking import epoch_logger, log_model, model_run, write_run_index
+from imgclf.tracking import epoch_logger, log_model, model_run
 from imgclf.training import compile_model, fit, seed_everything
 from imgclf.transfer import base_layer_index, build_transfer_model, load_base, trainable_weight_count, unfreeze_from
 
@@ -23,6 +23,10 @@ def main() -> None:
     validation = load_imageset(layout.split_file("validation"))
     seed_everything(params.seed)
     base = load_base(tp.base, train.images.shape[1:], layout.PRETRAINED)
+    base_runs = {}  # the MLflow run that trained the base, when this pipeline did
+    if tp.base.kind == "pretrain_stage":
+        pretrained = read_json(layout.PRETRAINED / META_FILE)
+        base_runs[pretrained["mlflow_run_name"]] = pretrained["mlflow_run_id"]
     base_layer_index(base, tp.fine_tune.unfreeze_from)
     model = build_transfer_model(base, len(train.class_names), tp.head, tp.augmentation)
     data = [layout.split_file("train"), layout.split_file("validation")]
@@ -40,9 +44,9 @@ def main() -> None:
     history = {k: [float(v) for v in frozen.history[k] + tuned.history[k]] for k in tuned.history}
     with atomic_dir(layout.TRANSFER) as out:
         save_model(out, model, "keras", model_meta(NAME, STAGE, run_id, train, params.preprocess,
-                                                   fine_tune_from_epoch=done, mlflow_model_uri=model_uri))
+                                                   fine_tune_from_epoch=done, mlflow_model_uri=model_uri,
+                                                   base_runs=base_runs))
         write_json(out / "history.json", history)
-    write_run_index(layout.run_index(STAGE), params.mlflow.experiment, {f"{STAGE}/{NAME}": run_id})
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ def test_hashes_change_with_content_and_settings(tmp_path):
 def test_run_index_lists_the_stage_runs(store):
     with tracking.model_run(params_for(), "s", "m", {}) as run_id:
         pass
-    path = store / "reports" / "mlflow_runs" / "s.json"
+    path = store / "reports" / "mlflow_runs.json"
     tracking.write_run_index(path, "exp", {"s/m": run_id})
     index = json.loads(path.read_text())
     assert index == {"experiment": "exp", "experiment_id": mlflow.get_experiment_by_name("exp").experiment_id,

@@ -155,3 +155,35 @@ def feature_maps_chart(activations: list[tuple[str, np.ndarray]], images: np.nda
         ax.axis("off")
     fig.suptitle(f"{title}: feature maps of the first convolutional layers")
     _save(fig, path)
+
+
+def before_after_chart(before: list[dict] | None, after: list[dict] | None, x: str, ys: list[str], title: str,
+                       path: Path) -> None:
+    """One chart's data at the base commit (dashed) and now (solid), on the same axes."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for rows, style, when in ((before, "--", "before"), (after, "-", "after")):
+        for y in ys:
+            if rows:
+                ax.plot([r[x] for r in rows], [r[y] for r in rows], style, marker=".", label=f"{y} ({when})")
+    ax.set_xlabel(x)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    _save(fig, path)
+
+
+def confusion_before_after_chart(before: list[dict] | None, after: list[dict] | None, title: str, path: Path) -> None:
+    """Confusion counts (cells of ``actual``, ``predicted``, ``count``) before and after, side by side."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    for ax, cells, when in ((axes[0], before, "before"), (axes[1], after, "after")):
+        if not cells:
+            ax.set_axis_off()
+            ax.set_title(f"{when}: no such chart")
+            continue
+        names = list(dict.fromkeys(c["actual"] for c in cells))
+        counts = np.zeros((len(names), len(names)), dtype=int)
+        for c in cells:
+            counts[names.index(c["actual"]), names.index(c["predicted"])] = c["count"]
+        ConfusionMatrixDisplay(counts, display_labels=names).plot(ax=ax, colorbar=False, cmap="Blues", values_format="d")
+        ax.set_title(when)
+    fig.suptitle(title)
+    _save(fig, path)

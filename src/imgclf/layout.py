@@ -16,18 +16,12 @@ TRANSFER = Path("models/transfer")
 METRICS = Path("reports/metrics.json")
 PLOTS = Path("reports/plots")
 FIGURES = Path("reports/figures")
-RUN_INDEX = Path("reports/mlflow_runs")
+RUN_INDEX = Path("reports/mlflow_runs.json")
 
 
 def split_file(name: str) -> Path:
     """The ``.npz`` of one split part: ``train``, ``validation`` or ``test``."""
     return SPLIT / f"{name}.npz"
-
-
-def run_index(stage: str, name: str | None = None) -> Path:
-    """The file listing the MLflow runs a stage made: ``reports/mlflow_runs/<stage>.json``, or
-    ``reports/mlflow_runs/<stage>/<name>.json`` for one of a ``foreach`` stage's entries."""
-    return RUN_INDEX / stage / f"{name}.json" if name else RUN_INDEX / f"{stage}.json"
 
 
 def model_dirs(baseline_names: list[str], cnn_names: list[str]) -> list[Path]:

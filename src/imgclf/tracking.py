@@ -190,8 +190,8 @@ def model_run(
 
 
 def write_run_index(path: Path, experiment: str, runs: Mapping[str, str]) -> None:
-    """Write the stage's run ids (``{run name: run id}``) to ``path``, a small file DVC tracks
-    and git commits: from a commit, its runs; from a run, its ``git_commit`` tag."""
+    """Write run ids (``{run name: run id}``) to ``path``, a small file DVC tracks and git
+    commits: from a commit, its runs; from a run, its ``git_commit`` tag."""
     uri = tracking_uri()
     write_json(path, {
         "experiment": experiment,

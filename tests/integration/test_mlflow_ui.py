@@ -37,11 +37,8 @@ def test_every_model_run_is_listed_with_its_test_accuracy(pipeline, tmp_path):
     from playwright.sync_api import sync_playwright
 
     metrics = json.loads((pipeline / "reports/metrics.json").read_text())
-    runs: dict[str, str] = {}
-    for index in (pipeline / "reports/mlflow_runs").rglob("*.json"):
-        data = json.loads(index.read_text())
-        experiment_id = data["experiment_id"]
-        runs.update(data["runs"])
+    index = json.loads((pipeline / "reports/mlflow_runs.json").read_text())
+    experiment_id, runs = index["experiment_id"], index["runs"]
     model_runs = {name.split("/")[1]: run_id for name, run_id in runs.items() if name.split("/")[1] in metrics}
     assert set(model_runs) == set(metrics)
 

@@ -74,18 +74,11 @@ def test_mlflow_store_has_one_finished_run_per_model(pipeline):
     assert len(tags["dataset_sha256"]) == 64 and len(tags["params_sha256"]) == 64 and tags["version.keras"]
 
 
-def test_run_index_files_lead_from_the_commit_to_its_runs(pipeline):
-    """reports/mlflow_runs/ is committed with the results: each id there is that run in the store."""
-    committed = subprocess.run(["git", "ls-files", "reports/mlflow_runs"], cwd=pipeline, capture_output=True,
-                               text=True, check=True).stdout.split()
-    assert sorted(committed) == [
-        "reports/mlflow_runs/evaluate.json", "reports/mlflow_runs/pretrain.json",
-        "reports/mlflow_runs/train_baselines.json", "reports/mlflow_runs/train_cnn/lenet.json",
-        "reports/mlflow_runs/transfer.json",
-    ]
-    indexed = {}
-    for path in committed:
-        indexed.update(json.loads((pipeline / path).read_text())["runs"])
+def test_run_index_leads_from_the_commit_to_its_runs(pipeline):
+    """reports/mlflow_runs.json is committed with the results: each id there is that run in the store."""
+    committed = subprocess.run(["git", "show", "HEAD:reports/mlflow_runs.json"], cwd=pipeline, capture_output=True,
+                               text=True, check=True).stdout
+    indexed = json.loads(committed)["runs"]
     with sqlite3.connect(pipeline / "mlflow.db") as db:
         for name, run_id in indexed.items():
             assert db.execute("SELECT name, status FROM runs WHERE run_uuid = ?", (run_id,)).fetchone() == (name, "FINISHED")
@@ -133,6 +126,7 @@ def test_cnn_parameter_reruns_only_cnn_and_evaluate(pipeline):
         assert after["logreg"] == before["logreg"]
         assert after["lenet"] != before["lenet"]
         assert "train_cnn.lenet.learning_rate" in dvc(pipeline, "params", "diff", "HEAD").stdout
+        check_pull_request_report(pipeline)
     finally:
         git(pipeline, "checkout", "params.yaml")
     # Back to the committed value: DVC's run-cache restores the earlier CNN without training.
@@ -140,6 +134,24 @@ def test_cnn_parameter_reruns_only_cnn_and_evaluate(pipeline):
     assert stages_run(restored) == {"evaluate"}
     assert "Stage 'train_cnn@lenet' is cached - skipping run" in restored.stdout
     assert read_metrics(pipeline) == before
+
+
+def check_pull_request_report(pipeline: Path) -> None:
+    """`make report`'s command after the learning-rate change: its params, metrics, charts, run links."""
+    server = "http://mlflow.example.org:5000"
+    result = subprocess.run([sys.executable, "-m", "imgclf.pr_report", "--base", "HEAD"], cwd=pipeline,
+                            env=clean_env(pipeline, MLFLOW_TRACKING_URI=server), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    report = (pipeline / "reports/pr.md").read_text()
+    assert re.search(r"\| params.yaml \| train_cnn.lenet.learning_rate +\| 0.001 +\| 0.002 +\|", report)
+    assert re.search(r"\| reports/metrics.json +\| lenet.accuracy ", report)
+    assert re.search(r"\| logreg\.accuracy ", report) is None  # unchanged, so not in the diff
+    assert "### calibration: lenet" in report and "### calibration: logreg" not in report
+    assert "### confusion: lenet" in report and (pipeline / "reports/pr/confusion_lenet.png").stat().st_size > 5000
+    assert (pipeline / "reports/pr/calibration_lenet.png").exists()
+    index = json.loads((pipeline / "reports/mlflow_runs.json").read_text())
+    lenet_run = index["runs"]["train_cnn/lenet"]
+    assert f"| train_cnn/lenet | [{lenet_run}]({server}/#/experiments/{index['experiment_id']}/runs/{lenet_run}) |" in report
 
 
 def test_a_second_cnn_is_its_own_stage_run_and_column(pipeline):
