@@ -1,20 +1,23 @@
 """pretrain: train the network whose convolutional base `transfer` reuses.
 
-It learns on a different, disjoint source (by default scikit-learn's 8x8 digits, upscaled to
-the target size), never on the target's data, and is its own stage so that DVC caches it:
-changing a fine-tuning parameter does not retrain it.
+It learns on a different, disjoint source (`transfer.pretrain.data`: by default scikit-learn's
+8x8 digits, upscaled to the target size; for CIFAR-10's deer vs horse, the eight other
+classes), never on the target's data, and is its own stage so that DVC caches it: changing a
+fine-tuning parameter does not retrain it.
 """
+
+import tempfile
+from pathlib import Path
 
 import mlflow
 
 from imgclf import layout
 from imgclf.cnn import build_cnn
 from imgclf.errors import run_stage
-from imgclf.images import prepare_images
+from imgclf.fetching import load_source
 from imgclf.model_store import model_meta, save_model
 from imgclf.outputs import atomic_dir
 from imgclf.params import load_params, preset_layers
-from imgclf.sources import BUILTIN
 from imgclf.splitting import holdout_split
 from imgclf.tracking import epoch_logger, model_run
 from imgclf.training import compile_model, fit, seed_everything
@@ -26,18 +29,19 @@ VALIDATION_FRACTION = 0.15
 def main() -> None:
     params = load_params()
     pre = params.transfer.pretrain
-    size, color = params.preprocess.image_size, params.preprocess.color
-    source = prepare_images(BUILTIN[pre.source](), size, color)
+    with tempfile.TemporaryDirectory(prefix="pretrain-") as workdir:
+        source = load_source(pre.data, params.preprocess, Path(workdir))
+    print(f"pretrain: {len(source)} images of {pre.data.source}, classes {', '.join(source.class_names)}")
     train, validation = holdout_split(source, VALIDATION_FRACTION, params.seed)
     seed_everything(params.seed)
     model = build_cnn(preset_layers(pre.architecture), source.images.shape[1:], len(source.class_names), "pretrained")
     compile_model(model, pre)
-    with model_run(params, STAGE, pre.source, pre.model_dump()) as run_id:
+    with model_run(params, STAGE, pre.data.source, pre.model_dump()) as run_id:
         history = fit(model, train, validation, pre, callbacks=[epoch_logger()])
         mlflow.log_metric("best_val_accuracy", max(history.history["val_accuracy"]))
     with atomic_dir(layout.PRETRAINED) as out:
-        save_model(out, model, "keras", model_meta(f"pretrained_{pre.source}", STAGE, run_id, source,
-                                                   mlflow_run_name=f"{STAGE}/{pre.source}"))
+        save_model(out, model, "keras", model_meta(f"pretrained_{pre.data.source}", STAGE, run_id, source,
+                                                   mlflow_run_name=f"{STAGE}/{pre.data.source}"))
 
 
 if __name__ == "__main__":

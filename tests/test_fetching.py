@@ -3,7 +3,7 @@ import zipfile
 import pytest
 
 from imgclf.errors import PipelineError
-from imgclf.fetching import fetch_image_folder, prepare
+from imgclf.fetching import fetch_image_folder, load_source, prepare
 from imgclf.params import FetchParams, PreprocessParams
 from imgclf.splitting import keep_given_split
 from tests.test_image_folder import write_jpeg
@@ -63,3 +63,15 @@ def test_unknown_class_in_folder(tmp_path):
 def test_keep_given_needs_train_and_test(imageset):
     with pytest.raises(PipelineError, match="gives no train/test split"):
         keep_given_split(imageset, 0.1, 0)
+
+
+def test_load_source_reads_any_fetch_source_at_the_target_size(tmp_path):
+    photos = photo_folder(tmp_path / "photos", per_class=3)
+    params = FetchParams(source="image_folder", path=str(photos), classes=["dog", "cat"])
+    (tmp_path / "work").mkdir()
+    folder = load_source(params, PreprocessParams(image_size=(16, 12), color="rgb"), tmp_path / "work")
+    assert folder.images.shape == (6, 16, 12, 3) and folder.class_names == ("dog", "cat")
+    assert folder.images[folder.labels == 0].mean() > folder.images[folder.labels == 1].mean() + 100  # dog (bright) is class 0
+    (tmp_path / "work2").mkdir()
+    digits = load_source(FetchParams(source="digits"), PreprocessParams(image_size=(28, 28)), tmp_path / "work2")
+    assert digits.images.shape == (1797, 28, 28, 1) and len(digits.class_names) == 10

@@ -119,3 +119,16 @@ def test_registry_gate_names_an_unknown_metric_and_an_empty_bound():
         parse_params(raw)
     assert "evaluate.registry.gate.acuracy.[key]: Input should be 'accuracy'" in str(error.value)
     assert "evaluate.registry.gate.ece: Value error, give min, max or both" in str(error.value)
+
+
+def test_pretraining_on_the_targets_own_classes_is_refused():
+    raw = default_raw()
+    raw["fetch"].update(source="cifar10", classes=["deer", "horse"])
+    raw["transfer"]["pretrain"]["data"] = {"source": "cifar10", "classes": ["airplane", "deer"]}
+    with pytest.raises(PipelineError, match=r"transfer.pretrain.data: pretraining on the target's own source must use other classes"):
+        parse_params(raw)
+    raw["transfer"]["pretrain"]["data"] = {"source": "cifar10"}  # all classes: the target's too
+    with pytest.raises(PipelineError, match="must use other classes"):
+        parse_params(raw)
+    raw["transfer"]["pretrain"]["data"] = {"source": "cifar10", "classes": ["airplane", "ship"]}
+    assert parse_params(raw).transfer.pretrain.data.classes == ["airplane", "ship"]

@@ -65,6 +65,14 @@ def fetch_image_folder(params: FetchParams, out: Path) -> dict:
     }
 
 
+def load_source(params: FetchParams, preprocess: PreprocessParams, workdir: Path) -> ImageSet:
+    """A whole dataset in memory at the target size and colour (what ``pretrain`` learns from),
+    fetched and prepared as ``fetch`` and ``preprocess`` would, in ``workdir``."""
+    fetch = fetch_image_folder if params.source == "image_folder" else fetch_arrays
+    manifest = fetch(params, workdir)
+    return prepare(workdir, manifest, preprocess)[0]
+
+
 def _split_counts(split: np.ndarray | None) -> dict[str, int]:
     if split is None:
         return {}

@@ -253,9 +253,10 @@ class CnnParams(ModelSpecParams):
 
 
 class PretrainParams(FitParams):
-    """The source task the transfer base is pretrained on (never the target data)."""
+    """The source task the transfer base is pretrained on (never the target data): any dataset
+    ``fetch`` can read, prepared to the target's ``preprocess`` size and colour."""
 
-    source: Literal["digits"] = "digits"
+    data: FetchParams = FetchParams(source="digits")
     architecture: PresetName = "lenet"  # type: ignore[valid-type]
 
 
@@ -382,6 +383,20 @@ class Params(Section):
     train_cnn: dict[ModelName, CnnParams] = Field(min_length=1)  # type: ignore[valid-type]
     transfer: TransferParams = TransferParams()
     evaluate: EvaluateParams = EvaluateParams()
+
+    @model_validator(mode="after")
+    def _pretraining_never_sees_the_target(self) -> "Params":
+        source, target = self.transfer.pretrain.data, self.fetch
+        if self.transfer.base.kind != "pretrain_stage" or source.source != target.source:
+            return self
+        if source.source in ("image_folder", "csv") and source.path != target.path:
+            return self
+        if source.classes is None or target.classes is None or {str(c) for c in source.classes} & {str(c) for c in target.classes}:
+            raise ValueError(
+                "transfer.pretrain.data: pretraining on the target's own source must use other classes "
+                f"(transfer.pretrain.data.classes {source.classes} against fetch.classes {target.classes})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _model_names_unique(self) -> "Params":
