@@ -29,15 +29,19 @@ def test_configurations_set_what_the_tutorials_use():
     cifar = parse_params(apply(PARAMS, load_config("cifar_deer_horse", configs)))
     assert cifar.fetch.classes == ["deer", "horse"] and cifar.preprocess.color == "rgb"
     assert cifar.train_cnn["cifar_small_augmented"].augmentation.horizontal_flip is True
+    assert len(cifar.transfer.pretrain.data.classes) == 8 and cifar.transfer.augmentation.rotation == 15
 
 
 def test_overrides_in_hydra_syntax():
     config = {"remove": ["train_cnn.lenet"], "set": {"fetch": {"source": "mnist"}, "preprocess": {"image_size": [32, 32]},
                                                      "train_cnn": {"x": {"architecture": [{"type": "flatten"}]}}}}
-    assert overrides(config, ["fetch.path=/d"]) == [
+    assert overrides(config, PARAMS, ["fetch.path=/d"]) == [
         "~train_cnn.lenet", "++fetch.source=mnist", "++preprocess.image_size=[32, 32]",
-        "++train_cnn.x.architecture=[{type: flatten}]", "++fetch.path=/d",
+        "++train_cnn.x={architecture: [{type: flatten}]}", "++fetch.path=/d",
     ]
+    # A section that is null in params.yaml is set whole, not key by key under a null.
+    null_section = {"set": {"transfer": {"augmentation": {"rotation": 15}, "head": {"units": 64}}}}
+    assert overrides(null_section, PARAMS) == ["++transfer.augmentation={rotation: 15}", "++transfer.head.units=64"]
 
 
 def test_unknown_and_bad_configurations(tmp_path):

@@ -20,7 +20,6 @@ import yaml
 
 from imgclf.errors import PipelineError, run_stage
 from imgclf.params import parse_params
-from imgclf.tracking import flatten
 
 CONFIGS = Path("configs")
 
@@ -47,10 +46,23 @@ def inline_yaml(value) -> str:
     return text.removesuffix("\n...")  # the end-of-document marker YAML adds after a scalar
 
 
-def overrides(config: dict, extra: list[str] = ()) -> list[str]:
-    """The ``-S`` values for ``dvc exp run``: removals first, then every value set (lists whole)."""
+def assignments(values: dict, params: dict | None, prefix: str = "") -> list[tuple[str, object]]:
+    """``values`` as (dotted key, value) pairs onto ``params``: nested as deep as ``params``
+    has mappings, whole below that (a section that is null or new is set in one piece)."""
+    pairs: list[tuple[str, object]] = []
+    for key, value in values.items():
+        current = params.get(key) if isinstance(params, dict) else None
+        if isinstance(value, dict) and isinstance(current, dict):
+            pairs += assignments(value, current, f"{prefix}{key}.")
+        else:
+            pairs.append((f"{prefix}{key}", value))
+    return pairs
+
+
+def overrides(config: dict, params: dict, extra: list[str] = ()) -> list[str]:
+    """The ``-S`` values for ``dvc exp run``: removals first, then every value set."""
     inline = [f"~{key}" for key in config.get("remove", [])]
-    inline += [f"++{key}={inline_yaml(value)}" for key, value in flatten(config.get("set", {})).items()]
+    inline += [f"++{key}={inline_yaml(value)}" for key, value in assignments(config.get("set", {}), params)]
     return inline + [f"++{item}" for item in extra]
 
 
@@ -63,7 +75,7 @@ def apply(params: dict, config: dict, extra: list[str] = ()) -> dict:
         for part in parents:
             node = node[part]
         del node[last]
-    pairs = list(flatten(config.get("set", {})).items())
+    pairs = assignments(config.get("set", {}), result)
     pairs += [(k, yaml.safe_load(v)) for k, v in (item.split("=", 1) for item in extra)]
     for key, value in pairs:
         *parents, last = key.split(".")
@@ -83,7 +95,7 @@ def main() -> None:
     params = yaml.safe_load(Path("params.yaml").read_text())
     parse_params(apply(params, config, args.extra), f"params.yaml with configs/{args.name}.yaml")
     command = ["dvc", "exp", "run", "-n", args.name]
-    for item in overrides(config, args.extra):
+    for item in overrides(config, params, args.extra):
         command += ["-S", item]
     print("running:", " ".join(command[:5]), f"({len(command[5:]) // 2} overrides)", flush=True)
     sys.exit(subprocess.run(command).returncode)
