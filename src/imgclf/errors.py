@@ -32,7 +32,8 @@ def run_stage(main: Callable[[], None]) -> None:
     """Run a stage's ``main``.
 
     A :class:`PipelineError` prints ``error: ...`` and exits 1. SIGTERM raises
-    :class:`StageKilled` inside ``main``, which exits ``128 + signal``, as a shell would report.
+    :class:`StageKilled` inside ``main``; it and Ctrl-C exit ``128 + signal``, as a shell would
+    report, after the ``with`` blocks on the way out have run.
     """
     signal.signal(signal.SIGTERM, _raise_killed)
     try:
@@ -43,3 +44,6 @@ def run_stage(main: Callable[[], None]) -> None:
     except StageKilled as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(128 + exc.signum)
+    except KeyboardInterrupt:
+        print("error: interrupted (Ctrl-C)", file=sys.stderr)
+        sys.exit(128 + signal.SIGINT)

@@ -7,17 +7,20 @@ re-run, a CNN parameter change, a forced re-run and a bad parameter.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
 import subprocess
+import signal
 import sys
+import time
 from pathlib import Path
 
 import mlflow
 import pytest
 
-from tests.integration.tiny import MODELS, clean_env, dvc, git, set_param, stages_run
+from tests.integration.tiny import BIN, MODELS, clean_env, dvc, git, set_param, stages_run
 
 pytestmark = pytest.mark.integration
 
@@ -169,6 +172,50 @@ def test_a_second_cnn_is_its_own_stage_run_and_column(pipeline):
         git(pipeline, "checkout", "params.yaml")
     dvc(pipeline, "repro")
     assert set(read_metrics(pipeline)) == MODELS
+
+
+def test_killed_stage_leaves_its_run_killed_and_its_outputs_untouched(pipeline):
+    """SIGTERM to `dvc repro`'s process group mid-training, as a CI timeout or `kill` sends it."""
+    model = (pipeline / "models/cnn/lenet/model.keras").read_bytes()
+    lock = (pipeline / "dvc.lock").read_text()
+    set_param(pipeline, ("train_cnn", "lenet", "epochs"), 500)
+    set_param(pipeline, ("train_cnn", "lenet", "early_stopping"), None)
+    try:
+        process = subprocess.Popen([str(BIN / "dvc"), "repro", "train_cnn@lenet"], cwd=pipeline, env=clean_env(pipeline),
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        run_id = wait_for_training_run(pipeline, process)
+        os.killpg(process.pid, signal.SIGTERM)
+        output = process.communicate(timeout=120)[0]
+    finally:
+        git(pipeline, "checkout", "params.yaml")
+    assert process.returncode != 0
+    assert "error: stopped by SIGTERM" in output
+    with sqlite3.connect(pipeline / "mlflow.db") as db:
+        assert db.execute("SELECT status FROM runs WHERE run_uuid = ?", (run_id,)).fetchone() == ("KILLED",)
+    assert not list((pipeline / "models/cnn").glob(".*.tmp"))  # the half-built model folder is gone
+    assert not (pipeline / "models/cnn/lenet").exists()  # DVC removed the old output before running
+    assert (pipeline / "dvc.lock").read_text() == lock
+    # Nothing is lost: the old model comes back from DVC's cache, without training.
+    restored = dvc(pipeline, "repro")
+    assert stages_run(restored) == set() and "Stage 'train_cnn@lenet' is cached" in restored.stdout
+    assert (pipeline / "models/cnn/lenet/model.keras").read_bytes() == model
+    assert (pipeline / "dvc.lock").read_text() == lock
+
+
+def wait_for_training_run(root: Path, process: subprocess.Popen, timeout: float = 300) -> str:
+    """The id of the running train_cnn/lenet run, once it has logged an epoch."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read()
+        with sqlite3.connect(root / "mlflow.db") as db:
+            row = db.execute(
+                "SELECT r.run_uuid FROM runs r JOIN metrics m ON m.run_uuid = r.run_uuid "
+                "WHERE r.name = 'train_cnn/lenet' AND r.status = 'RUNNING' AND m.key = 'loss'"
+            ).fetchone()
+        if row:
+            return row[0]
+        time.sleep(0.5)
+    raise AssertionError("no running train_cnn/lenet run appeared")
 
 
 def test_forced_repro_gives_identical_metrics(pipeline):
