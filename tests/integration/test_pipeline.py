@@ -249,6 +249,21 @@ def test_bad_parameter_fails_naming_the_key(pipeline):
     assert (pipeline / "dvc.lock").read_text() == lock
 
 
+def test_failed_evaluate_keeps_the_committed_reports(pipeline):
+    reports = {path: (pipeline / path).read_bytes() for path in
+               ("reports/metrics.json", "reports/registry.json", "reports/summary.md", "reports/mlflow_runs.json")}
+    set_param(pipeline, ("evaluate", "registry", "gate"), {"ece": {"maximum": 0.05}})
+    try:
+        result = dvc(pipeline, "repro", check=False)
+    finally:
+        git(pipeline, "checkout", "params.yaml")
+    assert result.returncode != 0
+    assert "evaluate.registry.gate.ece.maximum: unknown key" in result.stdout + result.stderr
+    for path, content in reports.items():
+        assert (pipeline / path).read_bytes() == content, path
+    assert len(list((pipeline / "reports/plots/confusion").glob("*.json"))) == len(MODELS)
+
+
 def test_image_folder_source_and_new_photo_reruns_fetch(pipeline):
     import cv2
     import numpy as np
