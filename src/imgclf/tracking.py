@@ -66,9 +66,7 @@ def use_experiment(name: str) -> str:
     if experiment is None:
         artifacts = (store_root() / "mlartifacts").as_uri() if uri == embedded_store_uri() else None
         try:
-            # The kind makes the MLflow UI open the experiment on its runs table.
-            mlflow.create_experiment(name, artifact_location=artifacts,
-                                     tags={"mlflow.experimentKind": "custom_model_development"})
+            mlflow.create_experiment(name, artifact_location=artifacts)
         except mlflow.exceptions.MlflowException as exc:
             if exc.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
