@@ -23,6 +23,7 @@ os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 import mlflow  # noqa: E402
 
+from imgclf.downloads import sha256_file  # noqa: E402
 from imgclf.errors import PipelineError, StageKilled  # noqa: E402
 from imgclf.outputs import write_json  # noqa: E402
 
@@ -101,7 +102,7 @@ def git_state() -> dict[str, str]:
 
 
 LIBRARIES = {
-    "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos"),
+    "imgclf": ("imgclf",), "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos"),
     "keras": ("keras",), "scikit-learn": ("scikit-learn",), "numpy": ("numpy",),
     "mlflow": ("mlflow",), "dvc": ("dvc",), "opencv": ("opencv-python-headless", "opencv-python"),
 }
@@ -111,7 +112,7 @@ def library_versions() -> dict[str, str]:
     """``version.<library>`` tags: Python and the libraries that shape a result."""
     from importlib.metadata import PackageNotFoundError, version
 
-    tags = {"version.python": platform.python_version(), "version.imgclf": _own_version()}
+    tags = {"version.python": platform.python_version()}
     for library, distributions in LIBRARIES.items():
         for distribution in distributions:
             try:
@@ -122,21 +123,11 @@ def library_versions() -> dict[str, str]:
     return tags
 
 
-def _own_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("imgclf")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def content_hash(paths: Sequence[Path]) -> str:
     """sha256 over the files' names and contents: the data a run read, in one value."""
     digest = hashlib.sha256()
     for path in paths:
-        with open(path, "rb") as f:
-            digest.update(f"{Path(path).name}\0{hashlib.file_digest(f, 'sha256').hexdigest()}\n".encode())
+        digest.update(f"{Path(path).name}\0{sha256_file(path)}\n".encode())
     return digest.hexdigest()
 
 
