@@ -39,9 +39,10 @@ def gate_verdict(results: Mapping[str, Mapping[str, float]], registry: RegistryP
     check and whether all pass. ``version`` is filled in once the model is registered."""
     best = best_model(results, registry.select_by)
     checks = gate_checks(results[best], registry.gate)
+    passed = all(checks.values())
     return {"model": best, "select_by": registry.select_by, "value": results[best][registry.select_by],
-            "gate": checks, "gate_passed": all(checks.values()),
-            "registered_model": registry.name if all(checks.values()) else None, "version": None}
+            "gate": checks, "gate_passed": passed, "registered_model": registry.name if passed else None,
+            "version": None}
 
 
 def describe_verdict(verdict: Mapping) -> str:
