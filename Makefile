@@ -23,7 +23,7 @@ repro: $(STAMP)
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
-## Run a tutorial's configuration as a DVC experiment: make experiment NAME=mnist [ARGS="--set k=v"]
+## Run a tutorial's configuration as a DVC experiment: make experiment NAME=mnist [ARGS="--name variant --set k=v"]
 experiment: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.experiment $(NAME) $(ARGS)
 

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from imgclf.errors import PipelineError
-from imgclf.experiment import apply, load_config, overrides
+from imgclf.experiment import apply, exp_run_command, load_config, overrides
 from imgclf.params import parse_params
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,6 +42,14 @@ def test_overrides_in_hydra_syntax():
     # A section that is null in params.yaml is set whole, not key by key under a null.
     null_section = {"set": {"transfer": {"augmentation": {"rotation": 15}, "head": {"units": 64}}}}
     assert overrides(null_section, PARAMS) == ["++transfer.augmentation={rotation: 15}", "++transfer.head.units=64"]
+
+
+def test_experiment_named_after_the_configuration_or_given_name():
+    config = {"set": {"fetch": {"source": "mnist"}}}
+    assert exp_run_command("mnist", config, PARAMS) == ["dvc", "exp", "run", "-n", "mnist", "-S", "++fetch.source=mnist"]
+    variant = exp_run_command("mnist-rgb", config, PARAMS, ["preprocess.color=rgb"])
+    assert variant[:5] == ["dvc", "exp", "run", "-n", "mnist-rgb"]
+    assert variant[5:] == ["-S", "++fetch.source=mnist", "-S", "++preprocess.color=rgb"]
 
 
 def test_unknown_and_bad_configurations(tmp_path):

@@ -1,12 +1,13 @@
 """Run a named configuration (``configs/NAME.yaml``) as a DVC experiment.
 
-    python -m imgclf.experiment NAME [--set KEY=VALUE ...]
+    python -m imgclf.experiment NAME [--name EXPERIMENT] [--set KEY=VALUE ...]
 
 A configuration lists what it changes in ``params.yaml`` (``set``) and what it removes
 (``remove``); they become ``dvc exp run -n NAME -S ...`` overrides (Hydra syntax: ``++key=value``
 adds or replaces, ``~key`` removes). The experiment is tracked by DVC (``dvc exp show``) and
 its MLflow runs carry the tag ``dvc_exp_name``. ``--set`` adds overrides of your own, such as
-``fetch.path=/data/dogs`` for a configuration that needs a folder.
+``fetch.path=/data/dogs`` for a configuration that needs a folder. The experiment is named
+after the configuration; ``--name`` names a variant (DVC refuses a name it already has).
 """
 
 from __future__ import annotations
@@ -86,17 +87,24 @@ def apply(params: dict, config: dict, extra: list[str] = ()) -> dict:
     return result
 
 
+def exp_run_command(experiment: str, config: dict, params: dict, extra: list[str] = ()) -> list[str]:
+    """``dvc exp run -n EXPERIMENT -S ...``: the configuration's overrides, then ``extra``."""
+    command = ["dvc", "exp", "run", "-n", experiment]
+    for item in overrides(config, params, extra):
+        command += ["-S", item]
+    return command
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run configs/NAME.yaml as a DVC experiment.")
-    parser.add_argument("name")
+    parser.add_argument("config", metavar="NAME")
+    parser.add_argument("--name", help="the experiment's name (default: NAME); a variant needs its own")
     parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
-    config = load_config(args.name)
+    config = load_config(args.config)
     params = yaml.safe_load(Path("params.yaml").read_text())
-    parse_params(apply(params, config, args.extra), f"params.yaml with configs/{args.name}.yaml")
-    command = ["dvc", "exp", "run", "-n", args.name]
-    for item in overrides(config, params, args.extra):
-        command += ["-S", item]
+    parse_params(apply(params, config, args.extra), f"params.yaml with configs/{args.config}.yaml")
+    command = exp_run_command(args.name or args.config, config, params, args.extra)
     print("running:", " ".join(command[:5]), f"({len(command[5:]) // 2} overrides)", flush=True)
     sys.exit(subprocess.run(command).returncode)
 
