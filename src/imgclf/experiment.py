@@ -13,7 +13,6 @@ after the configuration; ``--name`` names a variant (DVC refuses a name it alrea
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import yaml
 
 from imgclf.errors import PipelineError, run_stage
 from imgclf.params import parse_params
+from imgclf.tools import run_tool
 
 CONFIGS = Path("configs")
 
@@ -106,7 +106,7 @@ def main() -> None:
     parse_params(apply(params, config, args.extra), f"params.yaml with configs/{args.config}.yaml")
     command = exp_run_command(args.name or args.config, config, params, args.extra)
     print("running:", " ".join(command[:5]), f"({len(command[5:]) // 2} overrides)", flush=True)
-    sys.exit(subprocess.run(command).returncode)
+    sys.exit(run_tool(command).returncode)
 
 
 if __name__ == "__main__":

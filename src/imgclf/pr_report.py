@@ -22,12 +22,13 @@ from imgclf import charts
 from imgclf.errors import PipelineError, run_stage
 from imgclf.layout import RUN_INDEX
 from imgclf.outputs import atomic_dir, atomic_path
+from imgclf.tools import run_tool
 from imgclf.tracking import run_url
 
 
 def command(*args: str) -> str:
     """Run a command in the repository; its output, or an error naming it."""
-    result = subprocess.run(args, capture_output=True, text=True)
+    result = run_tool(list(args), capture_output=True, text=True)
     if result.returncode != 0:
         raise PipelineError(f"{' '.join(args)} failed:\n{result.stderr.strip()}")
     return result.stdout

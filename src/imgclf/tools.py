@@ -1,0 +1,26 @@
+"""Running the command-line tools installed beside this interpreter (dvc, git)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from imgclf.errors import PipelineError
+
+
+def tool_env() -> dict[str, str]:
+    """The environment with this interpreter's ``bin`` folder first on ``PATH``, so that ``dvc``
+    and the ``python`` of the stages DVC starts are the virtual environment's, activated or not."""
+    path = os.environ.get("PATH", "")
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{path}" if path else str(Path(sys.executable).parent)}
+
+
+def run_tool(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """``subprocess.run(args)`` with :func:`tool_env`; a missing tool is an error naming it."""
+    try:
+        return subprocess.run(args, env=tool_env(), **kwargs)
+    except FileNotFoundError:
+        raise PipelineError(f"{args[0]}: not found beside {sys.executable} or on PATH; install the project "
+                            "(make install) or activate its virtual environment") from None
