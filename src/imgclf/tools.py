@@ -13,8 +13,8 @@ from imgclf.errors import PipelineError
 def tool_env() -> dict[str, str]:
     """The environment with this interpreter's ``bin`` folder first on ``PATH``, so that ``dvc``
     and the ``python`` of the stages DVC starts are the virtual environment's, activated or not."""
-    path = os.environ.get("PATH", "")
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{path}" if path else str(Path(sys.executable).parent)}
+    folder, path = str(Path(sys.executable).parent), os.environ.get("PATH")
+    return {**os.environ, "PATH": os.pathsep.join([folder, path]) if path else folder}
 
 
 def run_tool(args: list[str], **kwargs) -> subprocess.CompletedProcess:
