@@ -21,6 +21,12 @@ def _save(fig: plt.Figure, path: Path) -> None:
     plt.close(fig)
 
 
+def _label_rotation(names) -> float:
+    """Slanted column labels for confusion matrices of more than three classes, so long class
+    names do not run into each other."""
+    return 45.0 if len(names) > 3 else 0.0
+
+
 def confusion_matrix_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: tuple[str, ...], title: str, path: Path) -> None:
     """Counts and row-normalised confusion matrices side by side."""
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
@@ -29,6 +35,7 @@ def confusion_matrix_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: 
         ConfusionMatrixDisplay.from_predictions(
             y_true, y_pred, labels=labels, display_labels=list(class_names), normalize=normalize,
             values_format=".2f" if normalize else "d", colorbar=False, cmap="Blues", ax=ax,
+            xticks_rotation=_label_rotation(class_names),
         )
         ax.set_title(subtitle)
     fig.suptitle(f"{title}: confusion matrix")
@@ -183,7 +190,8 @@ def confusion_before_after_chart(before: list[dict] | None, after: list[dict] | 
         counts = np.zeros((len(names), len(names)), dtype=int)
         for c in cells:
             counts[names.index(c["actual"]), names.index(c["predicted"])] = c["count"]
-        ConfusionMatrixDisplay(counts, display_labels=names).plot(ax=ax, colorbar=False, cmap="Blues", values_format="d")
+        ConfusionMatrixDisplay(counts, display_labels=names).plot(
+            ax=ax, colorbar=False, cmap="Blues", values_format="d", xticks_rotation=_label_rotation(names))
         ax.set_title(when)
     fig.suptitle(title)
     _save(fig, path)
