@@ -22,9 +22,9 @@ def _save(fig: plt.Figure, path: Path) -> None:
 
 
 def _label_rotation(names) -> float:
-    """Slanted column labels for confusion matrices of more than three classes, so long class
-    names do not run into each other."""
-    return 45.0 if len(names) > 3 else 0.0
+    """Slanted column labels when more than three classes have names longer than three
+    characters, so that they do not run into each other; digits and short names stay level."""
+    return 45.0 if len(names) > 3 and max(len(str(n)) for n in names) > 3 else 0.0
 
 
 def confusion_matrix_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: tuple[str, ...], title: str, path: Path) -> None:
