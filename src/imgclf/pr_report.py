@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import yaml
@@ -47,7 +46,7 @@ def plot_specs(dvc_yaml: Path = Path("dvc.yaml")) -> dict[str, dict]:
 
 def at_base(base: str, path: str) -> list[dict] | None:
     """A JSON file as it was at ``base``, or None if it did not exist there."""
-    result = subprocess.run(["git", "show", f"{base}:{path}"], capture_output=True, text=True)
+    result = run_tool(["git", "show", f"{base}:{path}"], capture_output=True, text=True)
     return json.loads(result.stdout) if result.returncode == 0 else None
 
 
