@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import signal
 import sys
 from collections.abc import Callable
@@ -34,8 +36,13 @@ def run_stage(main: Callable[[], None]) -> None:
     A :class:`PipelineError` prints ``error: ...`` and exits 1. SIGTERM raises
     :class:`StageKilled` inside ``main``; it and Ctrl-C exit ``128 + signal``, as a shell would
     report, after the ``with`` blocks on the way out have run.
+
+    The process then skips the interpreter's last garbage collections (``gc.freeze`` at exit):
+    with TensorFlow and MLflow loaded they take over a second, and by then every output file
+    is closed, every MLflow write committed and the exit handlers have run.
     """
     signal.signal(signal.SIGTERM, _raise_killed)
+    atexit.register(gc.freeze)
     try:
         main()
     except PipelineError as exc:
