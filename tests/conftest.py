@@ -1,4 +1,4 @@
-"""Shared fixtures: small, real image sets built in memory."""
+"""Shared fixtures: small, real image sets built in memory, and a real MLflow store."""
 
 from __future__ import annotations
 
@@ -23,3 +23,12 @@ def make_imageset(n_per_class: int = 20, n_classes: int = 3, size: int = 12, cha
 @pytest.fixture
 def imageset() -> ImageSet:
     return make_imageset()
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """A real MLflow SQLite store in a temporary repository root (``DVC_ROOT``), for this
+    process and the stage processes it starts."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    return tmp_path
