@@ -25,18 +25,18 @@ test: $(STAMP)
 
 ## Run a tutorial's configuration as a DVC experiment: make experiment NAME=mnist [ARGS="--name variant --set k=v"]
 experiment: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.experiment $(NAME) $(ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.tracking.experiment $(NAME) $(ARGS)
 
 ## Run the experiments queued with `dvc exp run --queue`, JOBS at a time (default 2).
 JOBS ?= 2
 queue: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.tracking
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.tracking.queue
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc queue start -j $(JOBS)
 
 ## Write reports/pr.md: params, metrics and charts of the workspace against BASE (default main).
 BASE ?= main
 report: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.pr_report --base $(BASE) $(ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.evaluation.pr_report --base $(BASE) $(ARGS)
 
 ## Delete the local MLflow store (runs and artifacts).
 clean-store:

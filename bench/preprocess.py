@@ -1,6 +1,6 @@
 """Images per second for turning JPEG files into 50x50 grayscale arrays, three ways.
 
-- pipeline: ``imgclf.image_folder.decode_images`` (what the preprocess stage runs);
+- pipeline: ``imgclf.data.decoding.decode_images`` (what the preprocess stage runs);
 - PIL loop: one process, ``Image.open(...).convert("L").resize(...)``, as the tutorial does;
 - bare OpenCV: a thread pool of ``cv2.imread(..., IMREAD_REDUCED_GRAYSCALE_k)`` + ``cv2.resize``.
 
@@ -48,7 +48,7 @@ def make_jpegs(folder: Path, n: int) -> list[Path]:
 
 
 def run_pipeline(paths: list[Path], size: int) -> np.ndarray:
-    from imgclf.image_folder import decode_images
+    from imgclf.data.decoding import decode_images
 
     images, _ = decode_images(paths, (size, size), "grayscale", progress=False)
     return images

@@ -42,10 +42,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from imgclf import layout  # noqa: E402
-from imgclf.dataset import save_imageset  # noqa: E402
-from imgclf.images import prepare_images  # noqa: E402
-from imgclf.sources import BUILTIN, DIGIT_NAMES, MNIST_FILES, idx_dataset  # noqa: E402
-from imgclf.splitting import stratified_split  # noqa: E402
+from imgclf.data.dataset import save_imageset  # noqa: E402
+from imgclf.data.images import prepare_images  # noqa: E402
+from imgclf.data.sources import BUILTIN, DIGIT_NAMES, MNIST_FILES, idx_dataset  # noqa: E402
+from imgclf.data.splitting import stratified_split  # noqa: E402
 
 BARE = """
 import sys
@@ -53,7 +53,7 @@ import keras
 if sys.argv[3:] == ["quick-exit"]:  # as the stages end (imgclf.errors.run_stage)
     import atexit, gc
     atexit.register(gc.freeze)
-from imgclf.dataset import load_imageset
+from imgclf.data.dataset import load_imageset
 keras.utils.set_random_seed(42)
 if sys.argv[2] == "deterministic":
     import tensorflow as tf
@@ -79,14 +79,15 @@ PHASES = """
 import sys, time
 import keras
 from imgclf import layout
-from imgclf.cnn import build_cnn
-from imgclf.dataset import load_imageset
+from imgclf.models.cnn import build_cnn
+from imgclf.data.dataset import load_imageset
+from imgclf.models.presets import layer_specs
 from imgclf.params import load_params
-from imgclf.training import compile_model
+from imgclf.models.training import compile_model
 params = load_params()
 cnn = params.train_cnn["lenet"]
 train = load_imageset(layout.split_file("train"))
-model = build_cnn(cnn.layers(), train.images.shape[1:], len(train.class_names), "lenet")
+model = build_cnn(layer_specs(cnn.architecture), train.images.shape[1:], len(train.class_names), "lenet")
 compile_model(model, cnn)
 model.fit(train.images[:64], train.labels[:64], epochs=1, verbose=0)  # optimiser state, as the stage logs it
 last = time.perf_counter()
@@ -96,16 +97,16 @@ def lap(label):
     print(f"{label}\t{now - last:.3f}")
     last = now
 import mlflow
-from imgclf import tracking
+from imgclf.tracking import model_logging, runs, store
 lap("import MLflow (imgclf.tracking)")
-tracking.use_experiment(params.mlflow.experiment)
+store.use_experiment(params.mlflow.experiment)
 lap("open the SQLite store and experiment")
-with tracking.model_run(params, "bench", "phases", cnn.model_dump(), [layout.split_file("train")]):
+with runs.model_run(params, "bench", "phases", cnn.model_dump(), [layout.split_file("train")]):
     lap("start the run: tags (git, versions, data hash), params")
     for epoch in range(int(sys.argv[1])):
         mlflow.log_metrics({"loss": 0.1, "accuracy": 0.9, "val_loss": 0.1, "val_accuracy": 0.9}, step=epoch)
     lap(f"log {sys.argv[1]} epochs of metrics")
-    tracking.log_model(model, "keras")
+    model_logging.log_model(model, "keras")
     lap("log the Keras model (MLflow model, requirements)")
 lap("end the run")
 """
@@ -130,7 +131,7 @@ def workspace(epochs: int, mirror: Path | None) -> tuple[Path, int]:
     params["train_cnn"] = {"lenet": {**params["train_cnn"]["lenet"], "epochs": epochs, "early_stopping": None}}
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     raw = idx_dataset(MNIST_FILES, DIGIT_NAMES, mirror)[0] if mirror else BUILTIN["mnist5k"]()
-    parts = stratified_split(prepare_images(raw, (28, 28), "grayscale"), 0.7, 0.15, 0.15, seed=42)
+    parts = stratified_split(prepare_images(raw, (28, 28), "grayscale", "stretch"), 0.7, 0.15, 0.15, seed=42)
     for name, part in parts.items():
         save_imageset(root / layout.split_file(name), part)
     return root, len(parts["train"].labels)

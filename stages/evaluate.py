@@ -1,24 +1,20 @@
 """evaluate: every model of params.yaml on the same test split; metrics, DVC plots, PNG charts,
 one comparison page; everything logged to MLflow."""
 
-from pathlib import Path
-
 import mlflow
 
 from imgclf import layout
-from imgclf.comparison import published_figure, write_comparison
-from imgclf.dataset import load_imageset
+from imgclf.evaluation.comparison import published_figure, write_comparison
+from imgclf.data.dataset import load_imageset
 from imgclf.errors import run_stage
-from imgclf.model_store import load_model
+from imgclf.models.loading import load_model
 from imgclf.outputs import atomic_dir, read_json, write_json
 from imgclf.params import Params, load_params
-from imgclf.reports import check_same_classes, write_model_report
-from imgclf.registry import describe_verdict, gate_verdict, register_candidate
-from imgclf.tracking import add_to_finished_run, model_run, write_run_index
-from imgclf.training import conv_activations
-
-SUMMARY, PAGE = Path("reports/summary.md"), Path("reports/index.html")
-REGISTRY = Path("reports/registry.json")
+from imgclf.evaluation.report import check_same_classes, write_model_report
+from imgclf.tracking.registry import describe_verdict, gate_verdict, register_candidate
+from imgclf.tracking.run_index import write_run_index
+from imgclf.tracking.runs import add_to_finished_run, model_run
+from imgclf.models.inference import conv_activations
 
 
 def model_kinds(params: Params) -> dict[str, tuple]:
@@ -63,16 +59,16 @@ def main() -> None:
         kinds = model_kinds(params)
         published = {name: published_figure(params.fetch.source, kinds[name]) for name in results}
         dataset = f"{params.fetch.source}, {len(test)} test images, classes {', '.join(test.class_names)}"
-        write_comparison(results, published, figures, dataset, SUMMARY, PAGE)
+        write_comparison(results, published, figures, dataset, layout.SUMMARY, layout.PAGE)
     write_json(layout.METRICS, results)
     verdict = gate_verdict(results, ev.registry)
     if verdict["gate_passed"] and ev.registry.name:
         verdict["version"] = register_candidate(ev.registry.name, model_uris[verdict["model"]], verdict["gate"])
     print(f"evaluate: {describe_verdict(verdict)}")
-    write_json(REGISTRY, verdict)
+    write_json(layout.REGISTRY, verdict)
     with model_run(params, "evaluate", "comparison", {"models": ",".join(results)}, [layout.split_file("test")]) as run_id:
         mlflow.log_metric("gate_passed", float(verdict["gate_passed"]))
-        for path in (SUMMARY, PAGE, layout.METRICS, REGISTRY):
+        for path in (layout.SUMMARY, layout.PAGE, layout.METRICS, layout.REGISTRY):
             mlflow.log_artifact(str(path))
     write_run_index(layout.RUN_INDEX, params.mlflow.experiment, {**runs, "evaluate/comparison": run_id})
 

@@ -2,7 +2,7 @@
 
 from imgclf import layout
 from imgclf.errors import run_stage
-from imgclf.fetching import fetch_arrays, fetch_image_folder
+from imgclf.data.fetching import fetch_arrays, fetch_image_folder
 from imgclf.outputs import atomic_dir, write_json
 from imgclf.params import load_params
 

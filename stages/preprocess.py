@@ -1,14 +1,11 @@
 """preprocess: decode / resize / convert the raw images to the model input (uint8 NHWC)."""
 
 from imgclf import layout
-from imgclf.dataset import save_imageset
+from imgclf.data.dataset import save_imageset
 from imgclf.errors import run_stage
-from imgclf.fetching import prepare
+from imgclf.data.preparing import prepare
 from imgclf.outputs import atomic_dir, read_json, write_json
 from imgclf.params import load_params
-
-QUALITY = "reports/data_quality.json"
-
 
 def main() -> None:
     params = load_params().preprocess
@@ -24,7 +21,7 @@ def main() -> None:
             "class_counts": data.class_counts(),
             "content_sha256": data.content_sha256(),
         })
-    write_json(QUALITY, quality)
+    write_json(layout.DATA_QUALITY, quality)
     print(f"preprocess: {len(data)} images to {data.images.shape[1:]} ({params.color}); "
           f"{len(quality['bad'])} skipped, {len(quality['duplicates'])} groups of duplicates")
 

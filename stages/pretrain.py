@@ -12,15 +12,16 @@ from pathlib import Path
 import mlflow
 
 from imgclf import layout
-from imgclf.cnn import build_cnn
+from imgclf.models.cnn import build_cnn
 from imgclf.errors import run_stage
-from imgclf.fetching import load_source
-from imgclf.model_store import model_meta, save_model
+from imgclf.data.fetching import load_source
+from imgclf.models.store import model_meta, save_model
 from imgclf.outputs import atomic_dir
-from imgclf.params import load_params, preset_layers
-from imgclf.splitting import holdout_split
-from imgclf.tracking import epoch_logger, model_run
-from imgclf.training import compile_model, fit, seed_everything
+from imgclf.models.presets import layer_specs
+from imgclf.params import load_params
+from imgclf.data.splitting import holdout_split
+from imgclf.tracking.runs import epoch_logger, model_run
+from imgclf.models.training import compile_model, fit, seed_everything
 
 STAGE = "pretrain"
 VALIDATION_FRACTION = 0.15
@@ -34,7 +35,7 @@ def main() -> None:
     print(f"pretrain: {len(source)} images of {pre.data.source}, classes {', '.join(source.class_names)}")
     train, validation = holdout_split(source, VALIDATION_FRACTION, params.seed)
     seed_everything(params.seed)
-    model = build_cnn(preset_layers(pre.architecture), source.images.shape[1:], len(source.class_names), "pretrained")
+    model = build_cnn(layer_specs(pre.architecture), source.images.shape[1:], len(source.class_names), "pretrained")
     compile_model(model, pre)
     with model_run(params, STAGE, pre.data.source, pre.model_dump()) as run_id:
         history = fit(model, train, validation, pre, callbacks=[epoch_logger()])

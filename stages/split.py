@@ -1,11 +1,11 @@
 """split: stratified, seeded train / validation / test parts with their sizes."""
 
 from imgclf import layout
-from imgclf.dataset import load_imageset, save_imageset
+from imgclf.data.dataset import load_imageset, save_imageset
 from imgclf.errors import run_stage
 from imgclf.outputs import atomic_dir, write_json
 from imgclf.params import load_params
-from imgclf.splitting import keep_given_split, stratified_split
+from imgclf.data.splitting import keep_given_split, stratified_split
 
 
 def main() -> None:

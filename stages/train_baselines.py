@@ -3,13 +3,14 @@
 import mlflow
 
 from imgclf import layout
-from imgclf.baselines import build_baseline
-from imgclf.dataset import load_imageset
+from imgclf.models.baselines import build_baseline
+from imgclf.data.dataset import load_imageset
 from imgclf.errors import run_stage
-from imgclf.model_store import model_meta, save_model
+from imgclf.models.store import model_meta, save_model
 from imgclf.outputs import atomic_dir
 from imgclf.params import load_params
-from imgclf.tracking import log_model, model_run
+from imgclf.tracking.model_logging import log_model
+from imgclf.tracking.runs import model_run
 
 STAGE = "train_baselines"
 

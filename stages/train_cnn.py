@@ -5,14 +5,16 @@ import sys
 import mlflow
 
 from imgclf import layout
-from imgclf.cnn import build_cnn
-from imgclf.dataset import load_imageset
+from imgclf.models.cnn import build_cnn
+from imgclf.data.dataset import load_imageset
 from imgclf.errors import PipelineError, run_stage
-from imgclf.model_store import model_meta, save_model
+from imgclf.models.store import model_meta, save_model
 from imgclf.outputs import atomic_dir, write_json
+from imgclf.models.presets import layer_specs
 from imgclf.params import load_params
-from imgclf.tracking import epoch_logger, log_model, model_run
-from imgclf.training import compile_model, distribution_strategy, fit, seed_everything
+from imgclf.tracking.model_logging import log_model
+from imgclf.tracking.runs import epoch_logger, model_run
+from imgclf.models.training import compile_model, distribution_strategy, fit, seed_everything
 
 STAGE = "train_cnn"
 
@@ -27,7 +29,7 @@ def main() -> None:
     validation = load_imageset(layout.split_file("validation"))
     seed_everything(params.seed)
     with distribution_strategy(cnn.distribution).scope():
-        model = build_cnn(cnn.layers(), train.images.shape[1:], len(train.class_names), name,
+        model = build_cnn(layer_specs(cnn.architecture), train.images.shape[1:], len(train.class_names), name,
                           cnn.weight_decay, cnn.augmentation)
         compile_model(model, cnn)
     data = [layout.split_file("train"), layout.split_file("validation")]

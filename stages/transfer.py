@@ -3,14 +3,15 @@
 import mlflow
 
 from imgclf import layout
-from imgclf.dataset import load_imageset
+from imgclf.data.dataset import load_imageset
 from imgclf.errors import run_stage
-from imgclf.model_store import META_FILE, model_meta, save_model
+from imgclf.models.store import META_FILE, model_meta, save_model
 from imgclf.outputs import atomic_dir, read_json, write_json
 from imgclf.params import load_params
-from imgclf.tracking import epoch_logger, log_model, model_run
-from imgclf.training import compile_model, fit, seed_everything
-from imgclf.transfer import base_layer_index, build_transfer_model, load_base, trainable_weight_count, unfreeze_from
+from imgclf.tracking.model_logging import log_model
+from imgclf.tracking.runs import epoch_logger, model_run
+from imgclf.models.training import compile_model, fit, seed_everything
+from imgclf.models.transfer import base_layer_index, build_transfer_model, load_base, trainable_weight_count, unfreeze_from
 
 STAGE = "transfer"
 NAME = "transfer"

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from imgclf.dataset import ImageSet
+from imgclf.data.dataset import ImageSet
+from tests.helpers import make_imageset
 
 
-def make_imageset(n_per_class: int = 20, n_classes: int = 3, size: int = 12, channels: int = 1, seed: int = 0) -> ImageSet:
-    """Images whose class is visible: class k lights up the k-th horizontal band, plus noise."""
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(n_classes), n_per_class)
-    images = rng.integers(0, 60, size=(len(labels), size, size, channels), dtype=np.uint8)
-    band = size // n_classes
-    for i, label in enumerate(labels):
-        images[i, label * band:(label + 1) * band] += 180
-    names = tuple(f"class{k}" for k in range(n_classes))
-    return ImageSet(images, labels.astype(np.int64), names)
 
 
 @pytest.fixture

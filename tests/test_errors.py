@@ -10,7 +10,7 @@ from pathlib import Path
 
 import mlflow
 
-from imgclf import tracking
+from imgclf.tracking.store import tracking_uri
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ def test_sigterm_during_a_stage_leaves_its_run_killed(store):
         import yaml
         from imgclf.errors import run_stage
         from imgclf.params import parse_params
-        from imgclf.tracking import model_run
+        from imgclf.tracking.runs import model_run
 
         def main():
             raw = yaml.safe_load(open({str(REPO / "params.yaml")!r}))
@@ -55,7 +55,7 @@ def test_sigterm_during_a_stage_leaves_its_run_killed(store):
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGTERM
     assert "error: stopped by SIGTERM" in stderr and "Traceback" not in stderr
-    mlflow.set_tracking_uri(tracking.tracking_uri())
+    mlflow.set_tracking_uri(tracking_uri())
     assert mlflow.get_run(run_id).info.status == "KILLED"
 
 
@@ -66,7 +66,7 @@ def test_quick_exit_skips_the_last_collections_but_keeps_every_write(store):
         import atexit, gc, json, mlflow, yaml
         from imgclf.errors import run_stage
         from imgclf.params import parse_params
-        from imgclf.tracking import model_run
+        from imgclf.tracking.runs import model_run
         atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count()))
 
         def main():
@@ -83,6 +83,6 @@ def test_quick_exit_skips_the_last_collections_but_keeps_every_write(store):
     frozen = int(stdout.split("frozen at exit:")[1])
     assert frozen > 1000
     run_id = json.loads((store / "out.json").read_text())["run_id"]
-    mlflow.set_tracking_uri(tracking.tracking_uri())
+    mlflow.set_tracking_uri(tracking_uri())
     run = mlflow.get_run(run_id)
     assert run.info.status == "FINISHED" and run.data.metrics["accuracy"] == 0.5

@@ -1,11 +1,15 @@
-"""Where each stage reads and writes, relative to the repository root (mirrors dvc.yaml)."""
+"""Where each stage reads and writes, relative to the repository root.
+
+``dvc.yaml`` declares the same paths; ``tests/test_pipeline_definition.py`` checks that it does.
+"""
 
 from pathlib import Path
 
 RAW = Path("data/raw")
 PREPARED = Path("data/prepared")
 SPLIT = Path("data/split")
-IMAGES_FILE = "images.npz"
+IMAGES_FILE = "images.npz"  # an array source, and the prepared images
+FILES_FILE = "files.csv"  # an image folder's index of files
 MANIFEST_FILE = "manifest.json"
 
 BASELINES = Path("models/baselines")
@@ -17,6 +21,10 @@ METRICS = Path("reports/metrics.json")
 PLOTS = Path("reports/plots")
 FIGURES = Path("reports/figures")
 RUN_INDEX = Path("reports/mlflow_runs.json")
+SUMMARY = Path("reports/summary.md")
+PAGE = Path("reports/index.html")
+REGISTRY = Path("reports/registry.json")
+DATA_QUALITY = Path("reports/data_quality.json")
 
 
 def split_file(name: str) -> Path:

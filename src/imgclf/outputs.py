@@ -1,4 +1,4 @@
-"""Writing outputs so that a crash never leaves a half-written file looking valid.
+"""Writing outputs so that a crash never leaves a half-written file looking valid; hashing files.
 
 Files are written to a temporary sibling and renamed into place; directories are built in a
 temporary sibling and swapped in whole when the block succeeds.
@@ -6,6 +6,7 @@ temporary sibling and swapped in whole when the block succeeds.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -72,3 +73,9 @@ def save_arrays(path: str | Path, **arrays: np.ndarray) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
+
+
+def sha256_file(path: str | Path) -> str:
+    """sha256 of a file's bytes, as hex."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

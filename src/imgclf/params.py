@@ -20,13 +20,11 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     StrictInt,
-    TypeAdapter,
     ValidationError,
     model_validator,
 )
 
 from imgclf.errors import PipelineError
-from imgclf.presets import PRESETS
 
 Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
 
@@ -174,12 +172,8 @@ LayerSpec = Annotated[
     Union[ConvLayer, BatchNormLayer, ActivationLayer, PoolLayer, DropoutLayer, FlattenLayer, DenseLayer],
     Field(discriminator="type"),
 ]
-PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
-
-
-def preset_layers(name: str) -> list[LayerSpec]:
-    """The validated layer specs of a named preset."""
-    return TypeAdapter(list[LayerSpec]).validate_python(PRESETS[name])
+# The tutorials' architectures, defined in ``imgclf.models.presets`` (a test checks the two agree).
+PresetName = Literal["lenet", "fashion_bn", "catdog", "cifar_small"]
 
 
 # ---------------------------------------------------------------- Keras training
@@ -240,13 +234,7 @@ class ModelSpecParams(FitParams):
 class CnnParams(ModelSpecParams):
     """One CNN of ``train_cnn``: a preset name or a list of layers, and its training."""
 
-    architecture: PresetName | list[LayerSpec] = "lenet"  # type: ignore[valid-type]
-
-    def layers(self) -> list[LayerSpec]:
-        """The architecture's layer specs (a preset's, or the list given)."""
-        if isinstance(self.architecture, str):
-            return preset_layers(self.architecture)
-        return list(self.architecture)
+    architecture: PresetName | list[LayerSpec] = "lenet"
 
 
 # ---------------------------------------------------------------- transfer
@@ -257,7 +245,7 @@ class PretrainParams(FitParams):
     ``fetch`` can read, prepared to the target's ``preprocess`` size and colour."""
 
     data: FetchParams = FetchParams(source="digits")
-    architecture: PresetName = "lenet"  # type: ignore[valid-type]
+    architecture: PresetName = "lenet"
 
 
 class PretrainStageBase(Section):

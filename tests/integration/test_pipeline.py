@@ -142,7 +142,7 @@ def test_cnn_parameter_reruns_only_cnn_and_evaluate(pipeline):
 def check_pull_request_report(pipeline: Path) -> None:
     """`make report`'s command after the learning-rate change: its params, metrics, charts, run links."""
     server = "http://mlflow.example.org:5000"
-    result = subprocess.run([sys.executable, "-m", "imgclf.pr_report", "--base", "HEAD"], cwd=pipeline,
+    result = subprocess.run([sys.executable, "-m", "imgclf.evaluation.pr_report", "--base", "HEAD"], cwd=pipeline,
                             env=clean_env(pipeline, MLFLOW_TRACKING_URI=server), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     report = (pipeline / "reports/pr.md").read_text()
@@ -304,7 +304,7 @@ def test_named_configuration_runs_as_a_dvc_experiment(pipeline):
         "description: a faster LeNet\nneeds: nothing\nset:\n  train_cnn:\n    lenet: {learning_rate: 0.003}\n"
     )
     try:
-        result = subprocess.run([sys.executable, "-m", "imgclf.experiment", "tiny"], cwd=pipeline, env=clean_env(pipeline),
+        result = subprocess.run([sys.executable, "-m", "imgclf.tracking.experiment", "tiny"], cwd=pipeline, env=clean_env(pipeline),
                                 capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
         assert set(re.findall(r"Running stage '([^']+)'", result.stdout + result.stderr)) == {"train_cnn@lenet", "evaluate"}

@@ -46,7 +46,7 @@ def test_three_queued_experiments_two_at_a_time_all_land_in_mlflow(pipeline, tmp
     for name, rate in RATES.items():
         dvc(pipeline, "exp", "run", "--queue", "-n", name, "-S", f"train_cnn.lenet.learning_rate={rate}")
     # What `make queue JOBS=2` runs: the store and experiment first, then the workers.
-    subprocess.run([sys.executable, "-m", "imgclf.tracking"], cwd=pipeline, env=clean_env(pipeline), check=True,
+    subprocess.run([sys.executable, "-m", "imgclf.tracking.queue"], cwd=pipeline, env=clean_env(pipeline), check=True,
                    capture_output=True)
     # The workers are background processes: they must not hold our pipes, or run() waits for them.
     with open(tmp_path / "queue.log", "w") as log:

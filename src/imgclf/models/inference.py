@@ -1,0 +1,34 @@
+"""Running a trained Keras model: class probabilities, and what its first conv layers see.
+
+Kept apart from ``training`` so that a training edit does not re-run ``evaluate``.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+
+def predict_proba(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """Class probabilities ``(N, K)`` in float64, rows summing to 1; a sigmoid unit gives two columns."""
+    p = model.predict(images, batch_size=512, verbose=0).astype(np.float64)
+    if p.shape[1] == 1:
+        return np.hstack([1.0 - p, p])
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def conv_activations(model: keras.Model, images: np.ndarray, layers: int = 2) -> list[tuple[str, np.ndarray]]:
+    """Outputs of the first ``layers`` Conv2D layers for ``images``, nested bases included."""
+    found: list[tuple[keras.Model, keras.layers.Layer]] = []
+
+    def walk(m: keras.Model) -> None:
+        for layer in m.layers:
+            if len(found) >= layers:
+                return
+            if isinstance(layer, keras.Model):
+                walk(layer)
+            elif isinstance(layer, keras.layers.Conv2D):
+                found.append((m, layer))
+
+    walk(model)
+    return [(layer.name, keras.Model(owner.inputs, layer.output).predict(images, verbose=0)) for owner, layer in found]

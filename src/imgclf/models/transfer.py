@@ -1,0 +1,74 @@
+"""Transfer learning: a pretrained convolutional base, frozen under a new head, then fine-tuned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+
+from imgclf.models.cnn import augment, feature_extractor, output_layer
+from imgclf.errors import PipelineError
+from imgclf.params import AugmentationParams, BaseParams, HeadParams
+
+
+def load_base(params: BaseParams, input_shape: tuple[int, int, int], pretrained_dir: Path) -> keras.Model:
+    """The convolutional base ``transfer.base`` names, checked against the images' shape."""
+    if params.kind == "keras_application":
+        from imgclf.models.applications import application_base
+
+        return application_base(params.architecture, params.weights, input_shape)
+    path = pretrained_dir / "model.keras" if params.kind == "pretrain_stage" else Path(params.path)
+    if not path.is_file():
+        raise PipelineError(f"transfer.base: no saved model at {path}")
+    base = feature_extractor(keras.saving.load_model(path, safe_mode=True))
+    if tuple(base.input_shape[1:]) != tuple(input_shape):
+        raise PipelineError(
+            f"transfer.base: {path} takes images of shape {tuple(base.input_shape[1:])}, "
+            f"but the prepared images are {tuple(input_shape)}"
+        )
+    return base
+
+
+def build_transfer_model(
+    base: keras.Model, n_classes: int, head: HeadParams, augmentation: AugmentationParams | None = None
+) -> keras.Model:
+    """``base``, frozen, under a new classification head.
+
+    The base is called with ``training=False`` so that any BatchNormalization in it stays in
+    inference mode, also once it is unfrozen for fine-tuning.
+    """
+    base.trainable = False
+    inputs = keras.Input(shape=base.input_shape[1:], name="image")
+    x = base(augment(inputs, augmentation), training=False)
+    x = keras.layers.Dropout(head.dropout, name="head_dropout_1")(x)
+    x = keras.layers.Dense(head.units, activation="relu", name="head_dense")(x)
+    x = keras.layers.Dropout(head.dropout, name="head_dropout_2")(x)
+    return keras.Model(inputs, output_layer(n_classes)(x), name="transfer")
+
+
+def base_layer_index(base: keras.Model, layer_name: str) -> int:
+    """The position of ``layer_name`` in ``base``; an error listing the layers if absent.
+
+    Called before any training, so a misspelt ``unfreeze_from`` fails at once.
+    """
+    names = [layer.name for layer in base.layers]
+    if layer_name not in names:
+        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+        raise PipelineError(
+            f"transfer.fine_tune.unfreeze_from: no layer {layer_name!r} in the base; its layers are {shown}"
+        )
+    return names.index(layer_name)
+
+
+def unfreeze_from(model: keras.Model, layer_name: str) -> None:
+    """Make the base trainable from ``layer_name`` on; layers before it stay frozen."""
+    base = model.get_layer("base")
+    start = base_layer_index(base, layer_name)
+    base.trainable = True
+    for i, layer in enumerate(base.layers):
+        layer.trainable = i >= start
+
+
+def trainable_weight_count(model: keras.Model) -> int:
+    """Number of trainable scalars in ``model``."""
+    return int(sum(w.numpy().size for w in model.trainable_weights))

@@ -1,0 +1,1 @@
+"""The serving wing: classifying new images with a trained model."""

@@ -1,0 +1,57 @@
+import json
+
+import numpy as np
+import pytest
+
+from imgclf.errors import PipelineError
+from imgclf.evaluation.report import check_same_classes, write_model_report
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_report_writes_charts_and_plot_data(tmp_path, n_classes):
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(n_classes), 25)
+    proba = rng.dirichlet(np.ones(n_classes), size=len(y))
+    proba[np.arange(len(y)), y] += 1.0
+    proba /= proba.sum(axis=1, keepdims=True)
+    names = tuple(f"c{k}" for k in range(n_classes))
+    history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.5, 0.8], "val_accuracy": [0.4, 0.7]}
+    metrics = write_model_report("m", y, proba, names, tmp_path / "plots", tmp_path / "figs", 10, 5, (0.25, 0.75), history)
+    assert metrics["accuracy"] == 1.0 and metrics["grey_zone_coverage"] <= 1.0
+    for png_name in ("confusion", "calibration", "lift", "roc_pr", "grey_zone", "learning_curves"):
+        png = tmp_path / "figs" / "m" / f"{png_name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    for kind in ("confusion", "calibration", "lift", "roc", "pr", "grey_zone", "history"):
+        assert json.loads((tmp_path / "plots" / kind / "m.json").read_text())
+    assert json.loads((tmp_path / "plots" / "history" / "m.json").read_text())[1] == {
+        "epoch": 2, "loss": 0.5, "val_loss": 0.7, "accuracy": 0.8, "val_accuracy": 0.7}
+    cells = json.loads((tmp_path / "plots" / "confusion" / "m.json").read_text())
+    assert len(cells) == n_classes**2 and sum(c["count"] for c in cells) == len(y)
+    lift = json.loads((tmp_path / "plots" / "lift" / "m.json").read_text())
+    assert len(lift) == 5 and lift[-1]["lift"] == 1.0
+
+
+def test_class_mismatch_is_named():
+    with pytest.raises(PipelineError, match=r"model 'cnn' was trained on classes \['0', '1'\]"):
+        check_same_classes("cnn", ["0", "1"], ("cat", "dog"))
+
+
+def test_gallery_feature_maps_and_temperature_scaling(tmp_path):
+    from imgclf.models.cnn import build_cnn, feature_extractor
+    from imgclf.models.presets import layer_specs
+    from imgclf.params import HeadParams
+    from imgclf.models.inference import conv_activations
+    from imgclf.models.transfer import build_transfer_model
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (40, 28, 28, 1), dtype=np.uint8)
+    y = np.repeat([0, 1, 2, 3], 10)
+    proba = rng.dirichlet(np.ones(4), size=40)
+    model = build_transfer_model(feature_extractor(build_cnn(layer_specs("lenet"), (28, 28, 1), 10)), 4, HeadParams())
+    maps = conv_activations(model, images[:3])  # conv layers live inside the nested base
+    assert [(n, a.shape) for n, a in maps] == [("conv_1", (3, 24, 24, 20)), ("conv_2", (3, 8, 8, 50))]
+    metrics = write_model_report("m", y, proba, ("a", "b", "c", "d"), tmp_path / "plots", tmp_path / "figs", 10, 5,
+                                 images=images, seed=0, validation=(y, proba), feature_maps=maps)
+    for png in ("misclassified", "feature_maps", "calibration_scaled"):
+        assert (tmp_path / "figs" / "m" / f"{png}.png").stat().st_size > 5000
+    assert metrics["temperature"] > 0 and metrics["log_loss_scaled"] <= metrics["log_loss"] + 1e-6

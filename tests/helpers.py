@@ -1,0 +1,38 @@
+"""Test helpers shared by every wing's tests: small, real image sets and JPEG files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from imgclf.data.dataset import ImageSet
+from imgclf.models.presets import layer_specs
+from imgclf.params import CnnParams
+
+# A CNN small enough to train in a second on make_imageset's 12x12 images.
+SMALL = layer_specs(CnnParams(architecture=[
+    {"type": "conv", "filters": 4, "kernel": 3}, {"type": "max_pool"}, {"type": "flatten"},
+]).architecture)
+
+
+def make_imageset(n_per_class: int = 20, n_classes: int = 3, size: int = 12, channels: int = 1, seed: int = 0) -> ImageSet:
+    """Images whose class is visible: class k lights up the k-th horizontal band, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(n_classes), n_per_class)
+    images = rng.integers(0, 60, size=(len(labels), size, size, channels), dtype=np.uint8)
+    band = size // n_classes
+    for i, label in enumerate(labels):
+        images[i, label * band:(label + 1) * band] += 180
+    names = tuple(f"class{k}" for k in range(n_classes))
+    return ImageSet(images, labels.astype(np.int64), names)
+
+
+def write_jpeg(path: Path, height: int = 60, width: int = 80, value: int = 128, color=(0, 0, 255)) -> Path:
+    """A real JPEG file: a grey picture with a coloured top-left quarter (BGR ``color``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = np.full((height, width, 3), value, np.uint8)
+    cv2.rectangle(image, (0, 0), (width // 2, height // 2), color, -1)
+    assert cv2.imwrite(str(path), image)
+    return path

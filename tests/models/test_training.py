@@ -1,0 +1,141 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from imgclf.models.cnn import build_cnn
+from imgclf.params import EarlyStoppingParams, FitParams
+from imgclf.models.inference import predict_proba
+from imgclf.models.presets import layer_specs
+from imgclf.models.training import compile_model, fit, seed_everything
+from tests.helpers import SMALL, make_imageset
+
+
+
+def train_once(params: FitParams, n_classes: int = 3):
+    seed_everything(0)
+    train, val = make_imageset(n_classes=n_classes, seed=0), make_imageset(n_classes=n_classes, seed=1)
+    model = build_cnn(SMALL, train.images.shape[1:], n_classes)
+    compile_model(model, params)
+    history = fit(model, train, val, params)
+    return model, history, val
+
+
+def test_training_is_deterministic_and_learns():
+    params = FitParams(epochs=8, batch_size=8, learning_rate=0.01)
+    model_a, history_a, val = train_once(params)
+    model_b, history_b, _ = train_once(params)
+    assert history_a.history["loss"] == history_b.history["loss"]
+    proba = predict_proba(model_a, val.images)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (proba.argmax(axis=1) == val.labels).mean() > 0.9
+
+
+def test_binary_model_gives_two_columns():
+    model, _, val = train_once(FitParams(epochs=2, batch_size=8), n_classes=2)
+    proba = predict_proba(model, val.images)
+    assert proba.shape == (len(val), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_early_stopping_target_stops_at_first_epoch_reaching_it():
+    stop = EarlyStoppingParams(monitor="val_accuracy", patience=50, target=0.5)
+    _, history, _ = train_once(FitParams(epochs=30, batch_size=8, learning_rate=0.01, early_stopping=stop))
+    accuracies = history.history["val_accuracy"]
+    assert accuracies[-1] >= 0.5
+    assert all(a < 0.5 for a in accuracies[:-1])
+    assert len(accuracies) < 30
+
+
+def test_sgd_uses_momentum():
+    from imgclf.models.training import make_optimizer
+
+    optimizer = make_optimizer(FitParams(optimizer="sgd", momentum=0.9, learning_rate=0.1))
+    assert optimizer.momentum == 0.9
+
+
+def test_reduce_lr_on_plateau_lowers_the_rate():
+    from imgclf.params import ReduceLrParams
+
+    params = FitParams(epochs=4, batch_size=8, learning_rate=1e-9,
+                       reduce_lr=ReduceLrParams(monitor="loss", factor=0.5, patience=0, min_lr=0.0))
+    model, history, _ = train_once(params)
+    assert float(model.optimizer.learning_rate) < 1e-9
+
+
+def test_balanced_class_weights():
+    from imgclf.models.training import class_weights
+
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1])
+    assert class_weights(labels, 3, "balanced") == {0: 8 / 12, 1: 2.0, 2: 1.0}
+    assert class_weights(labels, 2, None) is None
+
+
+def test_class_weight_reaches_training():
+    params = FitParams(epochs=1, batch_size=8, class_weight="balanced")
+    _, history, _ = train_once(params)
+    assert len(history.history["loss"]) == 1
+
+
+@pytest.mark.parametrize("preset,shape", [
+    ("lenet", (28, 28, 1)), ("fashion_bn", (28, 28, 1)), ("catdog", (50, 50, 1)), ("cifar_small", (32, 32, 3)),
+])
+def test_every_preset_trains_one_epoch(preset, shape):
+    seed_everything(0)
+    data = make_imageset(n_per_class=8, n_classes=2, size=shape[0], channels=shape[2])
+    model = build_cnn(layer_specs(preset), shape, 2)
+    params = FitParams(epochs=1, batch_size=8)
+    compile_model(model, params)
+    history = fit(model, data, data, params)
+    assert np.isfinite(history.history["loss"][0])
+    assert predict_proba(model, data.images).shape == (16, 2)
+
+
+def test_augmentation_changes_training_inputs_only():
+    from imgclf.params import AugmentationParams
+
+    seed_everything(0)
+    augmentation = AugmentationParams(rotation=20, width_shift=0.2, height_shift=0.2, shear=0.2, zoom=0.2, horizontal_flip=True)
+    model = build_cnn(SMALL, (12, 12, 1), 3, augmentation=augmentation)
+    inputs_seen = keras.Model(model.input, model.get_layer("rescale").output)
+    images = make_imageset().images[:8]
+    expected = images.astype("float32") / 255
+    np.testing.assert_allclose(np.asarray(inputs_seen(images, training=False)), expected, atol=1e-6)
+    assert not np.allclose(np.asarray(inputs_seen(images, training=True)), expected, atol=1e-3)
+    np.testing.assert_array_equal(model.predict(images, verbose=0), model.predict(images, verbose=0))
+
+
+MIRRORED = r"""
+import tensorflow as tf
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+from imgclf.models.cnn import build_cnn
+from imgclf.params import FitParams
+from imgclf.models.training import compile_model, distribution_strategy, fit
+from tests.helpers import SMALL, make_imageset
+strategy = distribution_strategy("mirrored")
+assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
+data = make_imageset()
+with strategy.scope():
+    model = build_cnn(SMALL, data.images.shape[1:], 3)
+    compile_model(model, FitParams(epochs=2, batch_size=8))
+history = fit(model, data, data, FitParams(epochs=2, batch_size=8))
+print("replicas", strategy.num_replicas_in_sync, "epochs", len(history.history["loss"]))
+"""
+
+
+def test_mirrored_strategy_over_two_logical_cpus():
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", MIRRORED], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "replicas 2 epochs 2" in result.stdout
+
+
+def test_default_distribution_on_cpu_is_one_replica():
+    from imgclf.models.training import distribution_strategy
+
+    assert distribution_strategy("auto").num_replicas_in_sync == 1
+    assert distribution_strategy("none").num_replicas_in_sync == 1

@@ -1,0 +1,49 @@
+import pytest
+
+from imgclf.models.cnn import build_cnn, feature_extractor
+from imgclf.errors import PipelineError
+from imgclf.models.presets import layer_specs
+from imgclf.params import HeadParams, PretrainStageBase, SavedModelBase
+from imgclf.models.transfer import base_layer_index, build_transfer_model, load_base, trainable_weight_count, unfreeze_from
+
+LENET = {"conv_1": 5 * 5 * 1 * 20 + 20, "conv_2": 5 * 5 * 20 * 50 + 50}
+
+
+def lenet_base():
+    return feature_extractor(build_cnn(layer_specs("lenet"), (28, 28, 1), 10))
+
+
+def test_phases_freeze_then_unfreeze_from_the_named_layer():
+    model = build_transfer_model(lenet_base(), 3, HeadParams(units=16, dropout=0.1))
+    head = 800 * 16 + 16 + 16 * 3 + 3
+    assert trainable_weight_count(model) == head
+
+    unfreeze_from(model, "conv_2")
+    assert trainable_weight_count(model) == head + LENET["conv_2"]
+
+    unfreeze_from(model, "conv_1")
+    assert trainable_weight_count(model) == head + LENET["conv_1"] + LENET["conv_2"]
+
+
+def test_base_shares_the_pretrained_weights():
+    pretrained = build_cnn(layer_specs("lenet"), (28, 28, 1), 10)
+    model = build_transfer_model(feature_extractor(pretrained), 2, HeadParams())
+    base_kernel = model.get_layer("base").get_layer("conv_1").kernel.numpy()
+    assert (base_kernel == pretrained.get_layer("conv_1").kernel.numpy()).all()
+    assert model.output_shape == (None, 1)
+
+
+def test_unknown_layer_lists_the_base_layers():
+    with pytest.raises(PipelineError, match=r"unfreeze_from: no layer 'block5_conv1'.*conv_1, max_pool_1, conv_2"):
+        base_layer_index(lenet_base(), "block5_conv1")
+
+
+def test_saved_model_base_and_shape_check(tmp_path):
+    path = tmp_path / "source.keras"
+    build_cnn(layer_specs("lenet"), (28, 28, 1), 10).save(path)
+    base = load_base(SavedModelBase(kind="saved_model", path=str(path)), (28, 28, 1), tmp_path)
+    assert base.output_shape == (None, 800)
+    with pytest.raises(PipelineError, match=r"takes images of shape \(28, 28, 1\), but the prepared images are \(32, 32, 3\)"):
+        load_base(SavedModelBase(kind="saved_model", path=str(path)), (32, 32, 3), tmp_path)
+    with pytest.raises(PipelineError, match="transfer.base: no saved model at"):
+        load_base(PretrainStageBase(kind="pretrain_stage"), (28, 28, 1), tmp_path / "nothing")

@@ -1,0 +1,68 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imgclf.models.baselines import build_baseline
+from imgclf.errors import PipelineError
+from imgclf.models.store import save_model
+from imgclf.params import LogisticRegressionParams
+from imgclf.serving.predict import expand, predict
+from tests.helpers import write_jpeg
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    """A real logistic regression on 16x16 grayscale: dark images are 'cat', bright ones 'dog'."""
+    rng = np.random.default_rng(0)
+    dark = rng.integers(0, 60, (20, 16, 16, 1))
+    bright = rng.integers(190, 255, (20, 16, 16, 1))
+    images, labels = np.concatenate([dark, bright]).astype(np.uint8), np.repeat([0, 1], 20)
+    model = build_baseline(LogisticRegressionParams(name="lr", kind="logistic_regression"), 0).fit(images, labels)
+    directory = tmp_path / "model"
+    save_model(directory, model, "sklearn", {
+        "name": "lr", "class_names": ["cat", "dog"], "input_shape": [16, 16, 1],
+        "preprocess": {"image_size": [16, 16], "color": "grayscale", "fit": "stretch"},
+    })
+    return directory
+
+
+def photos(folder):
+    write_jpeg(folder / "night.jpg", value=10, color=(10, 10, 10))
+    write_jpeg(folder / "snow.jpg", value=250, color=(250, 250, 250))
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut short")
+    return folder
+
+
+def test_predicts_each_file_and_reports_bad_ones_in_their_row(model_dir, tmp_path):
+    folder = photos(tmp_path / "mine")
+    table = predict(model_dir, expand([str(folder)]))
+    rows = {Path(r.file).name: r for r in table.itertuples()}
+    assert rows["night.jpg"].predicted == "cat" and rows["snow.jpg"].predicted == "dog"
+    assert rows["snow.jpg"].p_dog > 0.75 and rows["snow.jpg"].uncertain is False
+    assert rows["broken.jpg"].error == "truncated JPEG (no end-of-image marker)" and rows["broken.jpg"].predicted == ""
+    assert list(table.columns) == ["file", "predicted", "p_cat", "p_dog", "uncertain", "error"]
+
+
+def test_command_line_writes_csv(model_dir, tmp_path):
+    folder = photos(tmp_path / "mine")
+    out = tmp_path / "predictions.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "imgclf.serving.predict", str(model_dir), str(folder / "*.jpg"), "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 images, 1 unreadable" in result.stdout
+    assert len(pd.read_csv(out)) == 3
+
+
+def test_no_images_and_missing_model(tmp_path, model_dir):
+    with pytest.raises(PipelineError, match="no images found"):
+        expand([str(tmp_path / "empty*.jpg")])
+    with pytest.raises(PipelineError, match="no model here"):
+        predict(tmp_path / "nothing", [tmp_path / "x.jpg"])

@@ -1,0 +1,65 @@
+import mlflow
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from imgclf.tracking.store import use_experiment
+from imgclf.errors import PipelineError
+from imgclf.params import Bound, RegistryParams
+from imgclf.tracking.registry import ALIAS, best_model, describe_verdict, gate_checks, gate_verdict, register_candidate
+
+RESULTS = {
+    "logreg": {"accuracy": 0.90, "ece": 0.08, "log_loss": 0.40},
+    "lenet": {"accuracy": 0.98, "ece": 0.02, "log_loss": 0.06},
+    "mlp": {"accuracy": 0.95, "ece": 0.01, "log_loss": 0.20},
+}
+
+
+def test_best_model_by_a_higher_or_lower_is_better_metric():
+    assert best_model(RESULTS, "accuracy") == "lenet"
+    assert best_model(RESULTS, "ece") == "mlp"
+    assert best_model(RESULTS, "log_loss") == "lenet"
+    with pytest.raises(PipelineError, match=r"evaluate.registry.select_by: metric 'roc_auc' was not computed"):
+        best_model(RESULTS, "roc_auc")
+
+
+def test_gate_checks_each_bound():
+    gate = {"accuracy": Bound(min=0.95), "ece": Bound(max=0.01), "log_loss": Bound(min=0.0, max=0.1)}
+    assert gate_checks(RESULTS["lenet"], gate) == {
+        "accuracy >= 0.95": True, "ece <= 0.01": False, "log_loss >= 0.0": True, "log_loss <= 0.1": True,
+    }
+    with pytest.raises(PipelineError, match=r"evaluate.registry.gate.ece_scaled: this metric was not computed"):
+        gate_checks(RESULTS["lenet"], {"ece_scaled": Bound(max=0.1)})
+
+
+def test_verdict_passes_or_fails_and_says_so():
+    passed = gate_verdict(RESULTS, RegistryParams(gate={"accuracy": {"min": 0.97}}))
+    assert passed == {"model": "lenet", "select_by": "accuracy", "value": 0.98, "gate": {"accuracy >= 0.97": True},
+                      "gate_passed": True, "registered_model": "image-classifier", "version": None}
+    failed = gate_verdict(RESULTS, RegistryParams(gate={"accuracy": {"min": 0.99}, "ece": {"max": 0.05}}))
+    assert failed["gate_passed"] is False and failed["registered_model"] is None
+    assert describe_verdict(failed) == ("best by accuracy: lenet (0.9800); gate failed (accuracy >= 0.99), "
+                                        "nothing registered")
+    assert gate_verdict(RESULTS, RegistryParams())["gate_passed"] is True  # no bounds, nothing to fail
+
+
+def test_register_candidate_moves_the_alias(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    use_experiment("exp")
+    x, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    run_ids, uris = [], []
+    for _ in range(2):
+        with mlflow.start_run() as run:
+            info = mlflow.sklearn.log_model(LogisticRegression().fit(x, y), name="model", serialization_format="skops")
+            run_ids.append(run.info.run_id)
+            uris.append(info.model_uri)
+    first = register_candidate("digits", uris[0], {"accuracy >= 0.9": True})
+    second = register_candidate("digits", uris[1], {"accuracy >= 0.9": True})
+    assert (first, second) == (1, 2)
+    client = mlflow.MlflowClient()
+    version = client.get_model_version_by_alias("digits", ALIAS)
+    assert int(version.version) == 2 and version.run_id == run_ids[1]
+    assert version.tags == {"gate": "accuracy >= 0.9", "gate_passed": "True"}
+    loaded = mlflow.sklearn.load_model(f"models:/digits@{ALIAS}")
+    assert loaded.predict(x).tolist() == LogisticRegression().fit(x, y).predict(x).tolist()
