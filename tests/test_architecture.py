@@ -1,6 +1,6 @@
 """The package's rooms and which way their imports point: stages -> wings -> core.
 
-The core (params, layout, errors, outputs, tools) imports no wing. Each wing imports the core
+The core (the params schema, layout, errors, outputs, tools) imports no wing. Each wing imports the core
 and only the wings below it: data < models < tracking < evaluation < serving.
 """
 
@@ -21,9 +21,9 @@ def modules() -> list[Path]:
 
 
 def room(path: Path) -> str:
-    """``core`` for a top-level module, else the wing's name."""
+    """The wing's name, or ``core`` for a top-level module and the params schema."""
     parts = path.relative_to(PACKAGE).parts
-    return parts[0] if len(parts) > 1 else "core"
+    return parts[0] if parts[0] in WINGS else "core"
 
 
 def imported_rooms(path: Path) -> set[str]:

@@ -132,3 +132,29 @@ def test_pretraining_on_the_targets_own_classes_is_refused():
         parse_params(raw)
     raw["transfer"]["pretrain"]["data"] = {"source": "cifar10", "classes": ["airplane", "ship"]}
     assert parse_params(raw).transfer.pretrain.data.classes == ["airplane", "ship"]
+
+
+def test_readme_parameter_reference_is_generated_from_the_schema():
+    from imgclf.params.reference import BEGIN, END, markdown
+
+    readme = (REPO / "README.md").read_text()
+    assert BEGIN in readme and END in readme, "README.md has no generated parameter reference"
+    held = readme[readme.index(BEGIN):readme.index(END) + len(END)] + "\n"
+    assert held == markdown(), "README.md's parameter reference is stale: paste `python -m imgclf.params.reference`"
+
+
+def test_every_key_of_the_schema_has_a_description():
+    from imgclf.params.reference import sections
+
+    missing = [f"{cls.__name__}.{name}" for cls in sections() for name, field in cls.model_fields.items()
+               if not field.description and name not in ("type", "kind")]
+    assert not missing
+
+
+def test_preset_names_agree_with_the_presets():
+    from typing import get_args
+
+    from imgclf.models.presets import PRESETS
+    from imgclf.params import PresetName
+
+    assert set(get_args(PresetName)) == set(PRESETS)

@@ -6,6 +6,9 @@ import pytest
 
 from imgclf.data.archives import safe_extract
 from imgclf.errors import PipelineError
+from imgclf.params import FetchParams
+
+LIMIT = FetchParams().max_archive_bytes
 
 
 def tar_with(path, members):
@@ -23,10 +26,10 @@ def file_info(name, data=b"x"):
 def test_good_zip_and_tar_extract(tmp_path):
     with zipfile.ZipFile(tmp_path / "a.zip", "w") as zf:
         zf.writestr("cat/1.jpg", b"jpeg")
-    safe_extract(tmp_path / "a.zip", tmp_path / "out_zip")
+    safe_extract(tmp_path / "a.zip", tmp_path / "out_zip", LIMIT)
     assert (tmp_path / "out_zip/cat/1.jpg").read_bytes() == b"jpeg"
     tar_with(tmp_path / "a.tar.gz", [file_info("dog/2.jpg", b"jpeg2")])
-    safe_extract(tmp_path / "a.tar.gz", tmp_path / "out_tar")
+    safe_extract(tmp_path / "a.tar.gz", tmp_path / "out_tar", LIMIT)
     assert (tmp_path / "out_tar/dog/2.jpg").read_bytes() == b"jpeg2"
 
 
@@ -35,10 +38,10 @@ def test_path_traversal_rejected(tmp_path, name):
     with zipfile.ZipFile(tmp_path / "a.zip", "w") as zf:
         zf.writestr(name, b"x")
     with pytest.raises(PipelineError, match="unsafe member path"):
-        safe_extract(tmp_path / "a.zip", tmp_path / "out")
+        safe_extract(tmp_path / "a.zip", tmp_path / "out", LIMIT)
     tar_with(tmp_path / "a.tar.gz", [file_info(name)])
     with pytest.raises(PipelineError, match="unsafe member path"):
-        safe_extract(tmp_path / "a.tar.gz", tmp_path / "out")
+        safe_extract(tmp_path / "a.tar.gz", tmp_path / "out", LIMIT)
     assert not (tmp_path / "evil.jpg").exists()
 
 
@@ -47,14 +50,14 @@ def test_links_rejected(tmp_path):
     link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
     tar_with(tmp_path / "a.tar.gz", [file_info("cat/1.jpg"), (link, None)])
     with pytest.raises(PipelineError, match="member 'cat/link.jpg' is a link"):
-        safe_extract(tmp_path / "a.tar.gz", tmp_path / "out")
+        safe_extract(tmp_path / "a.tar.gz", tmp_path / "out", LIMIT)
     assert not (tmp_path / "out/cat/1.jpg").exists()  # nothing written before the check
     info = zipfile.ZipInfo("cat/link.jpg")
     info.external_attr = 0o120777 << 16
     with zipfile.ZipFile(tmp_path / "a.zip", "w") as zf:
         zf.writestr(info, "/etc/passwd")
     with pytest.raises(PipelineError, match="is a symbolic link"):
-        safe_extract(tmp_path / "a.zip", tmp_path / "out")
+        safe_extract(tmp_path / "a.zip", tmp_path / "out", LIMIT)
 
 
 def test_decompression_bomb_rejected(tmp_path):
@@ -69,4 +72,4 @@ def test_decompression_bomb_rejected(tmp_path):
 def test_corrupt_archive_named(tmp_path):
     (tmp_path / "bad.tar.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
     with pytest.raises(PipelineError, match="bad.tar.gz: truncated or corrupt archive"):
-        safe_extract(tmp_path / "bad.tar.gz", tmp_path / "out")
+        safe_extract(tmp_path / "bad.tar.gz", tmp_path / "out", LIMIT)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from imgclf.params import EvaluateParams
 from imgclf.models.baselines import build_baseline
 from imgclf.errors import PipelineError
 from imgclf.models.store import save_model
@@ -41,7 +42,7 @@ def photos(folder):
 
 def test_predicts_each_file_and_reports_bad_ones_in_their_row(model_dir, tmp_path):
     folder = photos(tmp_path / "mine")
-    table = predict(model_dir, expand([str(folder)]))
+    table = predict(model_dir, expand([str(folder)]), EvaluateParams().grey_zone)
     rows = {Path(r.file).name: r for r in table.itertuples()}
     assert rows["night.jpg"].predicted == "cat" and rows["snow.jpg"].predicted == "dog"
     assert rows["snow.jpg"].p_dog > 0.75 and rows["snow.jpg"].uncertain is False
@@ -65,4 +66,4 @@ def test_no_images_and_missing_model(tmp_path, model_dir):
     with pytest.raises(PipelineError, match="no images found"):
         expand([str(tmp_path / "empty*.jpg")])
     with pytest.raises(PipelineError, match="no model here"):
-        predict(tmp_path / "nothing", [tmp_path / "x.jpg"])
+        predict(tmp_path / "nothing", [tmp_path / "x.jpg"], (0.25, 0.75))

@@ -14,9 +14,6 @@ from pathlib import Path, PurePosixPath
 
 from imgclf.errors import PipelineError
 
-DEFAULT_MAX_BYTES = 20 * 1024**3
-
-
 def is_archive(path: Path) -> bool:
     return path.is_file() and (path.suffix == ".zip" or path.name.endswith((".tar.gz", ".tgz", ".tar")))
 
@@ -35,8 +32,8 @@ def _check_total(archive: Path, total: int, max_bytes: int) -> None:
         )
 
 
-def safe_extract(archive: Path, target: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-    """Extract ``archive`` into ``target`` after checking every member."""
+def safe_extract(archive: Path, target: Path, max_bytes: int) -> None:
+    """Extract ``archive`` into ``target`` after checking every member (``fetch.max_archive_bytes``)."""
     target.mkdir(parents=True, exist_ok=True)
     try:
         if archive.suffix == ".zip":

@@ -22,6 +22,7 @@ from imgclf.data.decoding import decode_image
 from imgclf.data.folders import IMAGE_SUFFIXES
 from imgclf.models.loading import load_model
 from imgclf.outputs import atomic_path
+from imgclf.params import EvaluateParams
 
 
 def expand(inputs: list[str]) -> list[Path]:
@@ -40,8 +41,9 @@ def expand(inputs: list[str]) -> list[Path]:
     return found
 
 
-def predict(model_dir: Path, paths: list[Path], grey_zone: tuple[float, float] = (0.25, 0.75)) -> pd.DataFrame:
-    """One row per file: predicted class, probability per class, uncertain, error."""
+def predict(model_dir: Path, paths: list[Path], grey_zone: tuple[float, float]) -> pd.DataFrame:
+    """One row per file: predicted class, probability per class, ``uncertain`` inside the ``grey_zone``
+    band (``evaluate.grey_zone``), error."""
     model = load_model(model_dir)
     prep = model.meta.get("preprocess")
     if prep is None:
@@ -75,7 +77,9 @@ def main() -> None:
     parser.add_argument("model_dir", type=Path, help="e.g. models/cnn/lenet or models/baselines/logreg")
     parser.add_argument("images", nargs="+", help="files, folders or glob patterns")
     parser.add_argument("--out", type=Path, default=Path("predictions.csv"))
-    parser.add_argument("--grey-zone", type=float, nargs=2, default=(0.25, 0.75), metavar=("LOW", "HIGH"))
+    band = EvaluateParams().grey_zone
+    parser.add_argument("--grey-zone", type=float, nargs=2, default=band, metavar=("LOW", "HIGH"),
+                        help=f"the abstain band (default: evaluate.grey_zone's default, {band[0]} {band[1]})")
     args = parser.parse_args()
     table = predict(args.model_dir, expand(args.images), tuple(args.grey_zone))
     with atomic_path(args.out) as tmp:

@@ -1,0 +1,109 @@
+"""The model sections: scikit-learn baselines, and how Keras models are built and optimised."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+
+from imgclf.params.base import Fraction, Name, Section, check_unique
+from imgclf.params.layers import LayerSpec, PresetName
+
+
+class LogisticRegressionParams(Section):
+    """Multinomial logistic regression (scikit-learn ``LogisticRegression``)."""
+
+    name: Name = Field(description="the model's name: its folder, MLflow run and column")
+    kind: Literal["logistic_regression"]
+    C: PositiveFloat = Field(1.0, description="inverse L2 strength")
+    max_iter: PositiveInt = Field(200, description="solver iterations at most")
+    solver: Literal["lbfgs", "newton-cg", "sag", "saga"] = Field("lbfgs", description="scikit-learn's solver")
+
+
+class MLPParams(Section):
+    """A fully connected network (scikit-learn ``MLPClassifier``)."""
+
+    name: Name = Field(description="the model's name: its folder, MLflow run and column")
+    kind: Literal["mlp"]
+    hidden_layer_sizes: list[PositiveInt] = Field(min_length=1, description="units of each hidden layer")
+    activation: Literal["relu", "tanh", "logistic", "identity"] = Field("relu", description="of the hidden layers")
+    alpha: NonNegativeFloat = Field(1e-4, description="L2 penalty")
+    learning_rate_init: PositiveFloat = Field(1e-3, description="Adam's learning rate")
+    batch_size: PositiveInt = Field(200, description="images per step")
+    max_iter: PositiveInt = Field(200, description="epochs at most")
+    early_stopping: bool = Field(True, description="hold out 10% of train and stop when it stops improving")
+
+
+BaselineParams = Annotated[Union[LogisticRegressionParams, MLPParams], Field(discriminator="kind")]
+
+
+class BaselinesParams(Section):
+    """The scikit-learn models ``train_baselines`` fits, each saved, tracked and evaluated."""
+
+    models: list[BaselineParams] = Field(min_length=1, description="each a logistic_regression or mlp")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "BaselinesParams":
+        check_unique([m.name for m in self.models], "train_baselines.models")
+        return self
+
+
+class EarlyStoppingParams(Section):
+    """Keras ``EarlyStopping``, plus an optional target that stops once it is reached."""
+
+    monitor: str = Field("val_accuracy", description="the logged metric watched")
+    patience: NonNegativeInt = Field(3, description="epochs without improvement before stopping")
+    min_delta: NonNegativeFloat = Field(0.0, description="the least change that counts as improvement")
+    restore_best_weights: bool = Field(True, description="end with the best epoch's weights")
+    target: Fraction | None = Field(None, description="stop as soon as the monitored value reaches it (e.g. 0.985)")
+
+
+class ReduceLrParams(Section):
+    """Keras ``ReduceLROnPlateau``."""
+
+    monitor: str = Field("val_loss", description="the logged metric watched")
+    factor: Fraction = Field(0.5, description="the learning rate is multiplied by this")
+    patience: NonNegativeInt = Field(2, description="epochs without improvement before reducing")
+    min_lr: NonNegativeFloat = Field(1e-5, description="the learning rate's floor")
+
+
+class FitParams(Section):
+    """How one Keras model is optimised."""
+
+    optimizer: Literal["adam", "rmsprop", "sgd"] = Field("adam", description="sgd uses momentum")
+    learning_rate: PositiveFloat = Field(1e-3, description="the optimiser's step size")
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.0, description="sgd only")
+    batch_size: PositiveInt = Field(32, description="images per step")
+    epochs: PositiveInt = Field(10, description="at most; early stopping may end sooner")
+    early_stopping: EarlyStoppingParams | None = Field(None, description="null: train every epoch")
+    reduce_lr: ReduceLrParams | None = Field(None, description="null: a constant learning rate")
+    class_weight: Literal["balanced"] | None = Field(None, description="balanced: weight each class by its inverse frequency")
+
+
+class AugmentationParams(Section):
+    """Random training-time transforms (Keras preprocessing layers inside the model; off at inference)."""
+
+    rotation: Annotated[float, Field(ge=0.0, le=180.0)] = Field(0.0, description="degrees, either way")
+    width_shift: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.0, description="fraction of the width")
+    height_shift: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.0, description="fraction of the height")
+    shear: Annotated[float, Field(ge=0.0, le=1.0)] = Field(0.0, description="shear factor")
+    zoom: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.0, description="fraction, in or out")
+    horizontal_flip: bool = Field(False, description="mirror left to right at random")
+    fill_mode: Literal["reflect", "wrap", "constant", "nearest"] = Field("nearest", description="how new pixels are filled")
+
+
+class ModelSpecParams(FitParams):
+    """Architecture-side settings shared by every trained Keras model."""
+
+    weight_decay: NonNegativeFloat = Field(0.0, description="L2 penalty on conv and dense kernels")
+    augmentation: AugmentationParams | None = Field(None, description="null: none")
+    distribution: Literal["auto", "none", "mirrored", "multi_worker"] = Field(
+        "auto", description="auto: mirrored over the GPUs when there are several; multi_worker: configured by TF_CONFIG")
+
+
+class CnnParams(ModelSpecParams):
+    """One CNN of ``train_cnn``: a preset or a list of layers, and its training."""
+
+    architecture: PresetName | list[LayerSpec] = Field(
+        "lenet", description="a preset (lenet, fashion_bn, catdog, cifar_small) or a list of layers; the output "
+        "layer comes from the data (sigmoid for 2 classes, else softmax)")
