@@ -1,11 +1,15 @@
-"""split: stratified, seeded train / validation / test parts with their sizes."""
+"""split: stratified, seeded train / validation / test parts with their sizes.
+
+Pixel-identical images stay together in one part (given train / test parts are kept as
+published); split.json counts the groups of duplicates in each part.
+"""
 
 from imgclf import layout
 from imgclf.data.dataset import load_imageset, save_imageset
 from imgclf.errors import run_stage
 from imgclf.outputs import atomic_dir, write_json
 from imgclf.params import load_params
-from imgclf.data.splitting import keep_given_split, stratified_split
+from imgclf.data.splitting import duplicate_groups, duplicates_across, keep_given_split, stratified_split
 
 
 def main() -> None:
@@ -20,9 +24,13 @@ def main() -> None:
         for name, part in parts.items():
             save_imageset(out / f"{name}.npz", part)
         write_json(out / "split.json", {
-            name: {"images": len(part), "class_counts": part.class_counts()} for name, part in parts.items()
+            name: {"images": len(part), "class_counts": part.class_counts(), "duplicate_groups": duplicate_groups(part)}
+            for name, part in parts.items()
         })
-    print("split: " + ", ".join(f"{name} {len(part)}" for name, part in parts.items()))
+    across = duplicates_across(parts)
+    print("split: " + ", ".join(f"{name} {len(part)}" for name, part in parts.items())
+          + f"; {duplicate_groups(data)} groups of identical images"
+          + (f", {across} of them across parts as the source gives them" if across else ""))
 
 
 if __name__ == "__main__":
