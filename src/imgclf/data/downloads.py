@@ -2,8 +2,8 @@
 
 A file is used only once its sha256 matches the pinned value. A mirrored ``.gz`` file may have
 been re-compressed (same content, another gzip header): then the sha256 of its decompressed
-content must match a second pinned value. Downloads go to a temporary file that is renamed
-only when complete and verified.
+content must match a second pinned value. Downloads are pooch's: retried, streamed to a
+temporary file in the cache that is renamed only when complete and its hash checked.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import shutil
-import tempfile
-import urllib.request
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+
+import pooch
 
 from imgclf.errors import PipelineError
 from imgclf.outputs import sha256_file
@@ -76,25 +76,42 @@ def verify(path: Path, spec: RemoteFile) -> dict[str, str]:
     )
 
 
-def download(url: str, dest: Path, timeout: float = 60.0) -> None:
-    """Download ``url`` to ``dest`` through a temporary file renamed when complete."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+def download(spec: RemoteFile, cache: Path, timeout: float = 60.0, retries: int = 3) -> Path:
+    """Download ``spec`` into ``cache`` with pooch: ``retries`` more tries after a failure,
+    ``timeout`` seconds per connection or read, the pinned file sha256 checked before the
+    temporary file is renamed (a ``.gz`` file with a pinned content hash is checked by
+    :func:`verify` afterwards, as a re-compressed copy may be served). Nothing is left
+    behind by a failed download; the error names the URL and the mirror folder."""
+    known = None if spec.content_sha256 else f"sha256:{spec.sha256}"
+    store = pooch.create(path=cache, base_url="", registry={spec.name: known},
+                         urls={spec.name: spec.url}, retry_if_failed=retries)
+    downloader = pooch.HTTPDownloader(progressbar=False, timeout=timeout)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            shutil.copyfileobj(response, out, CHUNK)
-        os.replace(tmp, dest)
-    except OSError as exc:
-        raise PipelineError(
-            f"cannot download {url} ({exc}); offline, put {dest.name} into a mirror folder "
-            "(fetch.mirror in params.yaml, or IMGCLF_MIRROR)"
-        ) from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        return Path(store.fetch(spec.name, downloader=downloader))
+    except OSError as exc:  # requests' errors (refused, timeout, HTTP status, bad URL) are OSErrors
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        errno = re.search(r"\[Errno -?\d+\] [^'\")]+", text)  # "[Errno 111] Connection refused"
+        raise download_error(spec, errno.group(0) if errno else text) from None
+    except ValueError as exc:  # pooch: the downloaded file's hash is not the pinned one
+        got = re.search(r"but got (\w+)", str(exc))
+        raise download_error(spec, f"its sha256 {got.group(1) if got else '(another)'} does not match "
+                                   f"the pinned {spec.sha256} for {spec.name}; the file was not used") from None
 
 
-def obtain(spec: RemoteFile, mirror: Path | None = None, cache: Path | None = None) -> tuple[Path, dict]:
-    """A verified local copy of ``spec``: from the mirror, the cache, or a fresh download.
+def download_error(spec: RemoteFile, problem: str) -> PipelineError:
+    """A failed download, on one line: the URL, what went wrong, and the way round it."""
+    return PipelineError(
+        f"cannot download {spec.url} ({problem}); put {spec.name} into a mirror folder "
+        "(fetch.mirror in params.yaml, or IMGCLF_MIRROR)"
+    )
+
+
+def obtain(
+    spec: RemoteFile, mirror: Path | None = None, cache: Path | None = None,
+    timeout: float = 60.0, retries: int = 3,
+) -> tuple[Path, dict]:
+    """A verified local copy of ``spec``: from the mirror, the cache, or a fresh download
+    (``timeout`` seconds per connection or read, ``retries`` more tries after a failure).
 
     A file that fails verification stops the stage; a downloaded one is deleted first.
     """
@@ -102,10 +119,9 @@ def obtain(spec: RemoteFile, mirror: Path | None = None, cache: Path | None = No
     for where, path in (("mirror", mirror / spec.name if mirror else None), ("cache", cache / spec.name)):
         if path is not None and path.is_file():
             return path, {**verify(path, spec), "from": where}
-    path = cache / spec.name
-    download(spec.url, path)
+    path = download(spec, cache, timeout, retries)
     try:
         return path, {**verify(path, spec), "from": spec.url}
-    except PipelineError:
+    except PipelineError as exc:  # checked here when a re-compressed copy may be served
         path.unlink(missing_ok=True)
-        raise
+        raise download_error(spec, str(exc).removeprefix(f"{path}: ")) from None
