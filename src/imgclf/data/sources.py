@@ -23,32 +23,36 @@ from imgclf.data.folders import FolderImage
 DIGIT_NAMES = tuple(str(d) for d in range(10))
 FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
-_MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
-MNIST_FILES = {
-    "train_images": RemoteFile("train-images-idx3-ubyte.gz", _MNIST_URL + "train-images-idx3-ubyte.gz",
-                               "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-                               "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-    "train_labels": RemoteFile("train-labels-idx1-ubyte.gz", _MNIST_URL + "train-labels-idx1-ubyte.gz",
-                               "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-                               "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-    "test_images": RemoteFile("t10k-images-idx3-ubyte.gz", _MNIST_URL + "t10k-images-idx3-ubyte.gz",
-                              "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-                              "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-    "test_labels": RemoteFile("t10k-labels-idx1-ubyte.gz", _MNIST_URL + "t10k-labels-idx1-ubyte.gz",
-                              "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-                              "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
-}
+IDX_NAMES = {"train_images": "train-images-idx3-ubyte.gz", "train_labels": "train-labels-idx1-ubyte.gz",
+             "test_images": "t10k-images-idx3-ubyte.gz", "test_labels": "t10k-labels-idx1-ubyte.gz"}
+
+
+def idx_files(base_url: str, sha256: dict[str, str], content_sha256: dict[str, str] | None = None) -> dict[str, RemoteFile]:
+    """The four IDX files of an MNIST-format dataset published under ``base_url``, pinned."""
+    return {key: RemoteFile(name, base_url + name, sha256[key], (content_sha256 or {}).get(key))
+            for key, name in IDX_NAMES.items()}
+
+
+MNIST_FILES = idx_files(
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    {"train_images": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+     "train_labels": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+     "test_images": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+     "test_labels": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"},
+    # of the gunzipped content, so that a re-compressed mirror copy is still recognised
+    {"train_images": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+     "train_labels": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+     "test_images": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+     "test_labels": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"},
+)
 _KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
-FASHION_FILES = {
-    "train_images": RemoteFile("train-images-idx3-ubyte.gz", _KERAS_URL + "train-images-idx3-ubyte.gz",
-                               "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84"),
-    "train_labels": RemoteFile("train-labels-idx1-ubyte.gz", _KERAS_URL + "train-labels-idx1-ubyte.gz",
-                               "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845"),
-    "test_images": RemoteFile("t10k-images-idx3-ubyte.gz", _KERAS_URL + "t10k-images-idx3-ubyte.gz",
-                              "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073"),
-    "test_labels": RemoteFile("t10k-labels-idx1-ubyte.gz", _KERAS_URL + "t10k-labels-idx1-ubyte.gz",
-                              "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"),
-}
+FASHION_FILES = idx_files(
+    _KERAS_URL,
+    {"train_images": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+     "train_labels": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+     "test_images": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+     "test_labels": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"},
+)
 KERAS_MNIST = RemoteFile("mnist.npz", _KERAS_URL + "mnist.npz",
                          "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1")
 CIFAR10 = RemoteFile("cifar-10-python.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
