@@ -1,3 +1,4 @@
+import tarfile
 import zipfile
 
 import pytest
@@ -5,6 +6,7 @@ import pytest
 from imgclf.errors import PipelineError
 from imgclf.data.fetching import fetch_image_folder, load_source
 from imgclf.data.preparing import prepare
+from imgclf.outputs import atomic_dir
 from imgclf.params import FetchParams, PreprocessParams
 from imgclf.data.splitting import keep_given_split
 from tests.helpers import write_jpeg
@@ -53,6 +55,18 @@ def test_zip_of_given_splits_and_class_selection(tmp_path):
     parts = keep_given_split(data, 0.5, seed=0)
     assert {k: len(v) for k, v in parts.items()} == {"train": 2, "validation": 2, "test": 4}
     assert data.class_names == ("dog", "cat") and (data.labels[data.given_split == "test"] == [1, 1, 0, 0]).all()
+
+
+def test_an_archive_fetched_as_the_stage_does_is_prepared_from_its_final_place(tmp_path):
+    photos = photo_folder(tmp_path / "photos", per_class=2)
+    with tarfile.open(tmp_path / "photos.tar.gz", "w:gz") as tar:
+        tar.add(photos, arcname="photos")  # one folder wrapping the classes, as published archives do
+    params = FetchParams(source="image_folder", path=str(tmp_path / "photos.tar.gz"))
+    with atomic_dir(tmp_path / "raw") as out:  # written in a temporary folder, then moved into place
+        manifest = fetch_image_folder(params, out)
+    assert manifest["class_names"] == ["cat", "dog"] and "root" not in manifest
+    data, quality = prepare(tmp_path / "raw", manifest, PreprocessParams(image_size=(8, 8)))
+    assert len(data) == 4 and quality["bad"] == []
 
 
 def test_unknown_class_in_folder(tmp_path):

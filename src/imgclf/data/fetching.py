@@ -56,7 +56,7 @@ def fetch_image_folder(params: FetchParams, out: Path) -> dict:
     duplicates = [paths for paths in by_hash.values() if len(paths) > 1]
     counts = {name: sum(e.label == name for e in entries) for name in class_names}
     return {
-        "source": "image_folder", "kind": "files", "path": str(source), "root": str(root),
+        "source": "image_folder", "kind": "files", "path": str(source), **_root_record(root, out),
         "images": len(entries), "class_names": list(class_names), "class_counts": counts,
         "given_splits": _split_counts(np.array([e.split for e in entries])),
         "duplicates": duplicates, "files_sha256": sha256_file(out / FILES_FILE),
@@ -71,6 +71,14 @@ def load_source(params: FetchParams, preprocess: PreprocessParams, workdir: Path
     from imgclf.data.preparing import prepare
 
     return prepare(workdir, manifest, preprocess)[0]
+
+
+def _root_record(root: Path, out: Path) -> dict[str, str]:
+    """Where ``preprocess`` finds the files: an extracted archive relative to the raw folder (which
+    is written elsewhere and moved into place), a user's folder as given."""
+    if root.is_relative_to(out):
+        return {"root_in_raw": root.relative_to(out).as_posix()}
+    return {"root": str(root)}
 
 
 def _split_counts(split: np.ndarray | None) -> dict[str, int]:

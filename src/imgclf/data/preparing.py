@@ -25,7 +25,7 @@ def prepare(raw: Path, manifest: dict, params: PreprocessParams) -> tuple[ImageS
         return data, {"images": len(data), "bad": [], "bad_fraction": 0.0, "duplicates": []}
     with open(raw / FILES_FILE, newline="") as f:
         rows = list(csv.DictReader(f))
-    root = Path(manifest["root"])
+    root = raw / manifest["root_in_raw"] if "root_in_raw" in manifest else Path(manifest["root"])
     images, bad = decode_images([root / r["path"] for r in rows], params.image_size, params.color,
                                 params.fit, params.workers)
     fraction = len(bad) / max(len(rows), 1)

@@ -200,12 +200,14 @@ def cap_per_class(data: ImageSet, max_per_class: int | None) -> ImageSet:
 
 
 def folder_root(path: Path, extract_to: Path, max_bytes: int) -> Path:
-    """The folder to scan: ``path`` itself, or an archive safely extracted into ``extract_to``."""
+    """The folder to scan: ``path`` itself, or an archive safely extracted into ``extract_to``
+    (the one folder it holds, when it wraps everything in one: ``photos/train/cat/1.jpg``)."""
     if path.is_dir():
         return path
     if is_archive(path):
         safe_extract(path, extract_to, max_bytes)
-        return extract_to
+        inside = [p for p in extract_to.iterdir() if not p.name.startswith(".")]
+        return inside[0] if len(inside) == 1 and inside[0].is_dir() else extract_to
     raise PipelineError(f"fetch.path: {path} is neither a folder nor a .zip / .tar.gz archive")
 
 
