@@ -10,7 +10,7 @@ from imgclf.errors import run_stage
 from imgclf.models.loading import load_model
 from imgclf.outputs import atomic_dir, read_json, write_json
 from imgclf.params import Params, load_params
-from imgclf.evaluation.report import check_same_classes, write_model_report
+from imgclf.evaluation.report import ModelEvaluation, check_same_classes, write_model_report
 from imgclf.tracking.registry import describe_verdict, gate_verdict, register_candidate
 from imgclf.tracking.run_index import write_run_index
 from imgclf.tracking.runs import add_to_finished_run, model_run
@@ -47,11 +47,12 @@ def main() -> None:
             maps = None
             if model.meta["framework"] == "keras" and ev.feature_map_images:
                 maps = conv_activations(model.model, test.images[: ev.feature_map_images])
-            metrics = write_model_report(
-                model.name, test.labels, model.predict_proba(test.images), test.class_names, plots, figures,
-                ev.calibration_bins, ev.lift_bins, ev.grey_zone, history, test.images, params.seed,
-                (validation.labels, model.predict_proba(validation.images)) if validation else None, maps,
+            evaluation = ModelEvaluation(
+                model.name, test.labels, model.predict_proba(test.images), test.class_names, history=history,
+                images=test.images, feature_maps=maps,
+                validation=(validation.labels, model.predict_proba(validation.images)) if validation else None,
             )
+            metrics = write_model_report(evaluation, ev, params.seed, plots, figures)
             add_to_finished_run(params.mlflow.experiment, model.meta["mlflow_run_id"],
                                 {f"test_{k}": v for k, v in metrics.items()}, figures / model.name, "evaluation")
             results[model.name] = metrics

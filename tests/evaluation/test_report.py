@@ -4,19 +4,28 @@ import numpy as np
 import pytest
 
 from imgclf.errors import PipelineError
-from imgclf.evaluation.report import check_same_classes, write_model_report
+from imgclf.evaluation.metrics import grey_zone
+from imgclf.evaluation.report import ModelEvaluation, check_same_classes, write_model_report
+from imgclf.params import EvaluateParams
+
+SETTINGS = EvaluateParams(calibration_bins=10, lift_bins=5)
+
+
+def confident_proba(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Random probabilities with the true class always on top."""
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(n_classes), size=len(y))
+    proba[np.arange(len(y)), y] += 1.0
+    return proba / proba.sum(axis=1, keepdims=True)
 
 
 @pytest.mark.parametrize("n_classes", [2, 4])
 def test_report_writes_charts_and_plot_data(tmp_path, n_classes):
-    rng = np.random.default_rng(0)
     y = np.repeat(np.arange(n_classes), 25)
-    proba = rng.dirichlet(np.ones(n_classes), size=len(y))
-    proba[np.arange(len(y)), y] += 1.0
-    proba /= proba.sum(axis=1, keepdims=True)
     names = tuple(f"c{k}" for k in range(n_classes))
     history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.5, 0.8], "val_accuracy": [0.4, 0.7]}
-    metrics = write_model_report("m", y, proba, names, tmp_path / "plots", tmp_path / "figs", 10, 5, (0.25, 0.75), history)
+    model = ModelEvaluation("m", y, confident_proba(y, n_classes), names, history=history)
+    metrics = write_model_report(model, SETTINGS, 0, tmp_path / "plots", tmp_path / "figs")
     assert metrics["accuracy"] == 1.0 and metrics["grey_zone_coverage"] <= 1.0
     for png_name in ("confusion", "calibration", "lift", "roc_pr", "grey_zone", "learning_curves"):
         png = tmp_path / "figs" / "m" / f"{png_name}.png"
@@ -29,6 +38,17 @@ def test_report_writes_charts_and_plot_data(tmp_path, n_classes):
     assert len(cells) == n_classes**2 and sum(c["count"] for c in cells) == len(y)
     lift = json.loads((tmp_path / "plots" / "lift" / "m.json").read_text())
     assert len(lift) == 5 and lift[-1]["lift"] == 1.0
+
+
+def test_grey_band_comes_from_the_settings(tmp_path):
+    y = np.repeat([0, 1], 50)
+    proba = confident_proba(y, 2)
+    settings = EvaluateParams(calibration_bins=10, lift_bins=5, grey_zone=(0.4, 0.9))
+    metrics = write_model_report(ModelEvaluation("m", y, proba, ("a", "b")), settings, 0, tmp_path / "plots",
+                                 tmp_path / "figs")
+    zone = grey_zone(y, proba, 0.4, 0.9)
+    assert zone != grey_zone(y, proba, 0.25, 0.75)
+    assert (metrics["grey_zone_coverage"], metrics["grey_zone_accuracy"]) == (zone["coverage"], zone["accuracy_kept"])
 
 
 def test_class_mismatch_is_named():
@@ -50,8 +70,8 @@ def test_gallery_feature_maps_and_temperature_scaling(tmp_path):
     model = build_transfer_model(feature_extractor(build_cnn(layer_specs("lenet"), (28, 28, 1), 10)), 4, HeadParams())
     maps = conv_activations(model, images[:3])  # conv layers live inside the nested base
     assert [(n, a.shape) for n, a in maps] == [("conv_1", (3, 24, 24, 20)), ("conv_2", (3, 8, 8, 50))]
-    metrics = write_model_report("m", y, proba, ("a", "b", "c", "d"), tmp_path / "plots", tmp_path / "figs", 10, 5,
-                                 images=images, seed=0, validation=(y, proba), feature_maps=maps)
+    model = ModelEvaluation("m", y, proba, ("a", "b", "c", "d"), images=images, validation=(y, proba), feature_maps=maps)
+    metrics = write_model_report(model, SETTINGS, 0, tmp_path / "plots", tmp_path / "figs")
     for png in ("misclassified", "feature_maps", "calibration_scaled"):
         assert (tmp_path / "figs" / "m" / f"{png}.png").stat().st_size > 5000
     assert metrics["temperature"] > 0 and metrics["log_loss_scaled"] <= metrics["log_loss"] + 1e-6

@@ -1,4 +1,10 @@
-"""PNG charts for people: confusion matrix, reliability diagram, lift chart."""
+"""PNG charts for people: confusion matrix, reliability diagram, lift chart, ...
+
+Charts the scikit-learn way: each ``*_panel`` function draws one panel on ``ax`` (a new figure
+when None) and returns what it drew (a Display, the Line2D list, or the Axes), so that panels
+can be combined, e.g. two models' ROC curves on one Axes. Each ``*_chart`` function lays
+panels out in a figure and writes it as a PNG.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,14 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.container import BarContainer  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay, confusion_matrix  # noqa: E402
 
 from imgclf.outputs import atomic_path  # noqa: E402
+
+TAKEN = "share of images taken, by decreasing score"
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -21,10 +32,134 @@ def _save(fig: plt.Figure, path: Path) -> None:
     plt.close(fig)
 
 
+def _axes(ax: Axes | None) -> Axes:
+    """``ax``, or the Axes of a new figure when None."""
+    return plt.subplots()[1] if ax is None else ax
+
+
+def _column(rows: list[dict], key: str) -> list:
+    return [r[key] for r in rows]
+
+
 def _label_rotation(names) -> float:
     """Slanted column labels when more than three classes have names longer than three
     characters, so that they do not run into each other; digits and short names stay level."""
     return 45.0 if len(names) > 3 and max(len(str(n)) for n in names) > 3 else 0.0
+
+
+def _show_image(ax: Axes, image: np.ndarray) -> None:
+    """An NHWC image: grey for one channel, in colour for three."""
+    ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
+
+
+def confusion_panel(matrix: np.ndarray, class_names, values_format: str = "d",
+                    ax: Axes | None = None) -> ConfusionMatrixDisplay:
+    """A confusion matrix (counts, or shares with ``values_format=".2f"``) as a heat map."""
+    return ConfusionMatrixDisplay(matrix, display_labels=list(class_names)).plot(
+        ax=_axes(ax), colorbar=False, cmap="Blues", values_format=values_format,
+        xticks_rotation=_label_rotation(class_names))
+
+
+def reliability_panel(curve: list[dict], label: str | None = None, ax: Axes | None = None, **style) -> list[Line2D]:
+    """Observed frequency against mean confidence per bin (rows of ``reliability_curve``).
+
+    ``CalibrationDisplay`` is not used: it wants the raw probabilities of a binary task, and
+    names its axes "fraction of positives", while these rows are pre-binned and, for several
+    classes, the accuracy of the top label.
+    """
+    return _axes(ax).plot(_column(curve, "confidence"), _column(curve, "observed"), label=label, **style)
+
+
+def confidence_histogram_panel(curve: list[dict], n_bins: int, ax: Axes | None = None) -> BarContainer:
+    """How many images fall in each confidence bin."""
+    return _axes(ax).bar(_column(curve, "confidence"), _column(curve, "count"), width=0.9 / n_bins, color="tab:blue")
+
+
+def _class_lines(ax: Axes, curves: dict[str, list[dict]], key: str, origin: bool) -> list[Line2D]:
+    """One line of ``key`` per class, the ``"mean"`` bold; from (0, 0) when ``origin``."""
+    lines = []
+    for name, rows in curves.items():
+        style = {"linewidth": 2.5, "color": "black"} if name == "mean" else {"linewidth": 1, "alpha": 0.7}
+        start = [0.0] if origin else []
+        lines += ax.plot(start + _column(rows, "population_fraction"), start + _column(rows, key), label=name, **style)
+    return lines
+
+
+def lift_panel(curves: dict[str, list[dict]], ax: Axes | None = None) -> list[Line2D]:
+    """Cumulative lift, one line per class (rows of ``lift_table``), the mean bold."""
+    ax = _axes(ax)
+    lines = _class_lines(ax, curves, "lift", origin=False)
+    ax.axhline(1.0, linestyle=":", color="grey")
+    ax.set(xlabel=TAKEN, ylabel="cumulative lift", title="lift")
+    return lines
+
+
+def gains_panel(curves: dict[str, list[dict]], ax: Axes | None = None) -> list[Line2D]:
+    """Cumulative gains, one line per class (rows of ``lift_table``), the mean bold."""
+    ax = _axes(ax)
+    lines = _class_lines(ax, curves, "gain", origin=True)
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
+    ax.set(xlabel=TAKEN, ylabel="share of class found", title="cumulative gains")
+    ax.legend(fontsize="small", ncol=2)
+    return lines
+
+
+def roc_panel(rows: list[dict], name: str | None = None, ax: Axes | None = None,
+              chance_level: bool = False) -> RocCurveDisplay:
+    """A ROC curve (rows of ``roc_and_pr(...)["roc"]``); ``name`` labels it in a legend."""
+    display = RocCurveDisplay(fpr=np.array(_column(rows, "fpr")), tpr=np.array(_column(rows, "tpr")), name=name)
+    display.plot(ax=_axes(ax), plot_chance_level=chance_level,
+                 chance_level_kw={"linestyle": ":", "color": "grey", "label": None})
+    display.ax_.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC", xlim=(0, 1), ylim=(0, 1.01))
+    return display
+
+
+def pr_panel(rows: list[dict], name: str | None = None, ax: Axes | None = None) -> PrecisionRecallDisplay:
+    """A precision-recall curve (rows of ``roc_and_pr(...)["pr"]``); ``name`` labels it in a legend."""
+    display = PrecisionRecallDisplay(np.array(_column(rows, "precision")), np.array(_column(rows, "recall")), name=name)
+    # Straight segments, not scikit-learn's steps: the rows are already interpolated on a grid.
+    display.plot(ax=_axes(ax), curve_kwargs={"drawstyle": "default"})
+    display.ax_.set(xlabel="recall", ylabel="precision", title="precision-recall", xlim=(0, 1), ylim=(0, 1.01))
+    return display
+
+
+def grey_zone_panel(curve: list[dict], chosen: dict[str, float], binary: bool, title: str,
+                    ax: Axes | None = None) -> Axes:
+    """Accuracy on the kept cases against coverage as the abstain band widens; the chosen band marked."""
+    ax = _axes(ax)
+    ax.plot(_column(curve, "coverage"), _column(curve, "accuracy_kept"), marker="o")
+    ax.scatter([chosen["coverage"]], [chosen["accuracy_kept"]], s=120, color="tab:red", zorder=3,
+               label=f"chosen band: {chosen['coverage']:.0%} kept, {chosen['accuracy_kept']:.1%} right")
+    ax.set(xlabel="coverage (share of images the model answers)", ylabel="accuracy on the answered images",
+           title=f"{title}: grey zone ({'P(positive) band' if binary else 'top-probability threshold'})")
+    ax.legend(loc="lower left")
+    return ax
+
+
+def learning_curve_panel(rows: list[dict], metric: str, ax: Axes | None = None) -> list[Line2D]:
+    """Training (solid) and validation (dashed) ``metric`` per epoch (rows of ``history_rows``)."""
+    ax = _axes(ax)
+    lines = []
+    for key, style in ((metric, "-"), (f"val_{metric}", "--")):
+        if key in rows[0]:
+            lines += ax.plot(_column(rows, "epoch"), _column(rows, key), style, marker=".", label=key)
+    ax.set(xlabel="epoch", ylabel=metric, title=metric)
+    ax.legend()
+    return lines
+
+
+def before_after_panel(before: list[dict] | None, after: list[dict] | None, x: str, ys: list[str],
+                       ax: Axes | None = None) -> list[Line2D]:
+    """One chart's data at the base commit (dashed) and now (solid)."""
+    ax = _axes(ax)
+    lines = []
+    for rows, style, when in ((before, "--", "before"), (after, "-", "after")):
+        for y in ys:
+            if rows:
+                lines += ax.plot(_column(rows, x), _column(rows, y), style, marker=".", label=f"{y} ({when})")
+    ax.set_xlabel(x)
+    ax.legend(fontsize=8)
+    return lines
 
 
 def confusion_matrix_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: tuple[str, ...], title: str, path: Path) -> None:
@@ -32,11 +167,8 @@ def confusion_matrix_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: 
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
     labels = np.arange(len(class_names))
     for ax, normalize, subtitle in ((axes[0], None, "counts"), (axes[1], "true", "share of each true class")):
-        ConfusionMatrixDisplay.from_predictions(
-            y_true, y_pred, labels=labels, display_labels=list(class_names), normalize=normalize,
-            values_format=".2f" if normalize else "d", colorbar=False, cmap="Blues", ax=ax,
-            xticks_rotation=_label_rotation(class_names),
-        )
+        matrix = confusion_matrix(y_true, y_pred, labels=labels, normalize=normalize)
+        confusion_panel(matrix, class_names, ".2f" if normalize else "d", ax=ax)
         ax.set_title(subtitle)
     fig.suptitle(f"{title}: confusion matrix")
     _save(fig, path)
@@ -51,16 +183,13 @@ def reliability_chart(curve: list[dict], n_bins: int, binary: bool, title: str, 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 7), height_ratios=(3, 1), sharex=True)
     top.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfectly calibrated")
     for name, rows in (per_class or {}).items():
-        top.plot([r["confidence"] for r in rows], [r["observed"] for r in rows], linewidth=0.8, alpha=0.6,
-                 label=f"class {name} (one vs rest)")
-    confidence = [row["confidence"] for row in curve]
-    top.plot(confidence, [row["observed"] for row in curve], marker="o", linewidth=2.5, color="black",
-             label="top label" if per_class else title)
+        reliability_panel(rows, f"class {name} (one vs rest)", ax=top, linewidth=0.8, alpha=0.6)
+    reliability_panel(curve, "top label" if per_class else title, ax=top, marker="o", linewidth=2.5, color="black")
     top.set_ylabel("fraction positive" if binary else "accuracy of top label")
     top.set_ylim(0, 1)
     top.legend(loc="upper left", fontsize="small" if per_class else None)
     top.set_title(f"{title}: reliability")
-    bottom.bar(confidence, [row["count"] for row in curve], width=0.9 / n_bins, color="tab:blue")
+    confidence_histogram_panel(curve, n_bins, ax=bottom)
     bottom.set_xlabel("P(positive class)" if binary else "top-label confidence")
     bottom.set_ylabel("images")
     bottom.set_xlim(0, 1)
@@ -70,17 +199,8 @@ def reliability_chart(curve: list[dict], n_bins: int, binary: bool, title: str, 
 def lift_chart(curves: dict[str, list[dict]], title: str, path: Path) -> None:
     """Cumulative lift and gains, one line per class and a bold mean."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
-    for name, rows in curves.items():
-        bold = name == "mean"
-        style = {"linewidth": 2.5, "color": "black"} if bold else {"linewidth": 1, "alpha": 0.7}
-        fraction = [0.0] + [r["population_fraction"] for r in rows]
-        left.plot(fraction[1:], [r["lift"] for r in rows], label=name, **style)
-        right.plot(fraction, [0.0] + [r["gain"] for r in rows], label=name, **style)
-    left.axhline(1.0, linestyle=":", color="grey")
-    left.set(xlabel="share of images taken, by decreasing score", ylabel="cumulative lift", title="lift")
-    right.plot([0, 1], [0, 1], linestyle=":", color="grey")
-    right.set(xlabel="share of images taken, by decreasing score", ylabel="share of class found", title="cumulative gains")
-    right.legend(fontsize="small", ncol=2)
+    lift_panel(curves, ax=left)
+    gains_panel(curves, ax=right)
     fig.suptitle(f"{title}: lift (one class against the rest)")
     _save(fig, path)
 
@@ -88,11 +208,8 @@ def lift_chart(curves: dict[str, list[dict]], title: str, path: Path) -> None:
 def roc_pr_chart(curves: dict[str, list[dict]], title: str, path: Path) -> None:
     """ROC and precision-recall curves side by side."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5))
-    left.plot([r["fpr"] for r in curves["roc"]], [r["tpr"] for r in curves["roc"]])
-    left.plot([0, 1], [0, 1], linestyle=":", color="grey")
-    left.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC", xlim=(0, 1), ylim=(0, 1.01))
-    right.plot([r["recall"] for r in curves["pr"]], [r["precision"] for r in curves["pr"]])
-    right.set(xlabel="recall", ylabel="precision", title="precision-recall", xlim=(0, 1), ylim=(0, 1.01))
+    roc_panel(curves["roc"], ax=left, chance_level=True)
+    pr_panel(curves["pr"], ax=right)
     fig.suptitle(title)
     _save(fig, path)
 
@@ -100,25 +217,15 @@ def roc_pr_chart(curves: dict[str, list[dict]], title: str, path: Path) -> None:
 def grey_zone_chart(curve: list[dict], chosen: dict[str, float], binary: bool, title: str, path: Path) -> None:
     """Accuracy on the kept cases against coverage as the abstain band widens; the chosen band marked."""
     fig, ax = plt.subplots(figsize=(6, 5))
-    ax.plot([r["coverage"] for r in curve], [r["accuracy_kept"] for r in curve], marker="o")
-    ax.scatter([chosen["coverage"]], [chosen["accuracy_kept"]], s=120, color="tab:red", zorder=3,
-               label=f"chosen band: {chosen['coverage']:.0%} kept, {chosen['accuracy_kept']:.1%} right")
-    ax.set(xlabel="coverage (share of images the model answers)", ylabel="accuracy on the answered images",
-           title=f"{title}: grey zone ({'P(positive) band' if binary else 'top-probability threshold'})")
-    ax.legend(loc="lower left")
+    grey_zone_panel(curve, chosen, binary, title, ax=ax)
     _save(fig, path)
 
 
 def learning_curves_chart(rows: list[dict], title: str, path: Path) -> None:
     """Training and validation loss and accuracy per epoch."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
-    epochs = [r["epoch"] for r in rows]
-    for ax, metric in ((left, "loss"), (right, "accuracy")):
-        for key, style in ((metric, "-"), (f"val_{metric}", "--")):
-            if key in rows[0]:
-                ax.plot(epochs, [r[key] for r in rows], style, marker=".", label=key)
-        ax.set(xlabel="epoch", ylabel=metric, title=metric)
-        ax.legend()
+    learning_curve_panel(rows, "loss", ax=left)
+    learning_curve_panel(rows, "accuracy", ax=right)
     fig.suptitle(f"{title}: learning curves")
     _save(fig, path)
 
@@ -132,8 +239,7 @@ def gallery_chart(images: np.ndarray, y_true: np.ndarray, proba: np.ndarray, ind
     for ax in axes.ravel():
         ax.axis("off")
     for ax, i in zip(axes.ravel(), index):
-        image = images[i]
-        ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
+        _show_image(ax, images[i])
         predicted = int(proba[i].argmax())
         ax.set_title(f"true {class_names[y_true[i]]}\npredicted {class_names[predicted]} ({proba[i, predicted]:.2f})", fontsize=9)
     if not len(index):
@@ -149,8 +255,7 @@ def feature_maps_chart(activations: list[tuple[str, np.ndarray]], images: np.nda
     columns = 1 + channels * len(activations)
     fig, axes = plt.subplots(n_images, columns, figsize=(1.3 * columns, 1.5 * n_images), squeeze=False)
     for r in range(n_images):
-        image = images[r]
-        axes[r, 0].imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray")
+        _show_image(axes[r, 0], images[r])
         col = 1
         for name, maps in activations:
             for c in range(min(channels, maps.shape[-1])):
@@ -168,12 +273,7 @@ def before_after_chart(before: list[dict] | None, after: list[dict] | None, x: s
                        path: Path) -> None:
     """One chart's data at the base commit (dashed) and now (solid), on the same axes."""
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for rows, style, when in ((before, "--", "before"), (after, "-", "after")):
-        for y in ys:
-            if rows:
-                ax.plot([r[x] for r in rows], [r[y] for r in rows], style, marker=".", label=f"{y} ({when})")
-    ax.set_xlabel(x)
-    ax.legend(fontsize=8)
+    before_after_panel(before, after, x, ys, ax=ax)
     ax.set_title(title)
     _save(fig, path)
 
@@ -190,8 +290,7 @@ def confusion_before_after_chart(before: list[dict] | None, after: list[dict] | 
         counts = np.zeros((len(names), len(names)), dtype=int)
         for c in cells:
             counts[names.index(c["actual"]), names.index(c["predicted"])] = c["count"]
-        ConfusionMatrixDisplay(counts, display_labels=names).plot(
-            ax=ax, colorbar=False, cmap="Blues", values_format="d", xticks_rotation=_label_rotation(names))
+        confusion_panel(counts, names, ax=ax)
         ax.set_title(when)
     fig.suptitle(title)
     _save(fig, path)

@@ -4,10 +4,9 @@ zone's coverage curve, learning curves; small, pre-counted, for DVC plots and th
 from __future__ import annotations
 
 import numpy as np
-from sklearn.calibration import calibration_curve
 from sklearn.metrics import confusion_matrix
 
-from imgclf.evaluation.metrics import grey_zone
+from imgclf.evaluation.metrics import binned_calibration, grey_zone, top_label
 
 
 def grey_zone_curve(y_true: np.ndarray, proba: np.ndarray, steps: int = 11) -> list[dict]:
@@ -39,20 +38,18 @@ def reliability_curve(y_true: np.ndarray, proba: np.ndarray, n_bins: int) -> lis
     """Calibration per confidence bin: mean confidence, observed frequency and count.
 
     Binary tasks use P(second class) against its frequency; multiclass tasks use the top-label
-    confidence against the accuracy of the top label. Empty bins are left out.
+    confidence against the accuracy of the top label. Bins as in scikit-learn's
+    ``calibration_curve`` (see :func:`~imgclf.evaluation.metrics.confidence_bins`), the same
+    as the ECE's; empty bins are left out.
     """
     if proba.shape[1] == 2:
         outcome, confidence = (y_true == 1).astype(int), proba[:, 1]
     else:
-        outcome, confidence = (proba.argmax(axis=1) == y_true).astype(int), proba.max(axis=1)
-    confidence = np.clip(confidence, 0.0, 1.0)
-    observed, predicted = calibration_curve(outcome, confidence, n_bins=n_bins, strategy="uniform")
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    counts = np.histogram(confidence, bins=edges)[0]
-    counts = counts[counts > 0]
+        outcome, confidence = top_label(y_true, proba)
+    confidence, observed, counts = binned_calibration(outcome, np.clip(confidence, 0.0, 1.0), n_bins)
     return [
         {"confidence": round(float(c), 6), "observed": round(float(o), 6), "count": int(n)}
-        for c, o, n in zip(predicted, observed, counts)
+        for c, o, n in zip(confidence, observed, counts)
     ]
 
 

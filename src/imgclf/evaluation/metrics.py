@@ -5,31 +5,45 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.metrics import (
-    accuracy_score, balanced_accuracy_score, log_loss, precision_recall_fscore_support, roc_auc_score,
+    accuracy_score, balanced_accuracy_score, brier_score_loss, log_loss, precision_recall_fscore_support,
+    roc_auc_score,
 )
 
 ECE_BINS = 15
 
 
-def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS) -> float:
-    """Top-label ECE: the image-weighted mean gap between confidence and accuracy per bin."""
-    confidence = proba.max(axis=1)
-    correct = proba.argmax(axis=1) == y_true
-    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
-    total = 0.0
-    for b in np.unique(bins):
-        inside = bins == b
-        total += inside.sum() * abs(confidence[inside].mean() - correct[inside].mean())
-    return total / len(y_true)
+def confidence_bins(confidence: np.ndarray, n_bins: int) -> np.ndarray:
+    """The bin (0 to ``n_bins - 1``) of each confidence among ``n_bins`` equal bins of [0, 1].
 
-
-def brier_score(y_true: np.ndarray, proba: np.ndarray) -> float:
-    """Mean over images of the squared distance between the probabilities and the one-hot truth.
-
-    For two classes this is twice scikit-learn's ``brier_score_loss`` on P(positive).
+    scikit-learn's rule (``calibration_curve``): the bins are ``[0, e1], (e1, e2], ..., (e[n-1], 1]``,
+    so a value on an inner edge belongs to the bin below it.
     """
-    onehot = np.eye(proba.shape[1])[y_true]
-    return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    return np.searchsorted(edges[1:-1], confidence, side="left")
+
+
+def binned_calibration(outcome: np.ndarray, confidence: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(mean confidence, observed frequency of outcome, count)`` of each non-empty bin of
+    :func:`confidence_bins`, in bin order; the same numbers as ``calibration_curve`` gives."""
+    bins = confidence_bins(confidence, n_bins)
+    counts = np.bincount(bins, minlength=n_bins)
+    kept = counts > 0
+    mean_confidence = np.bincount(bins, weights=confidence, minlength=n_bins)[kept] / counts[kept]
+    observed = np.bincount(bins, weights=outcome, minlength=n_bins)[kept] / counts[kept]
+    return mean_confidence, observed, counts[kept]
+
+
+def top_label(y_true: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(whether the top label is right, its probability)`` of each image."""
+    return (proba.argmax(axis=1) == y_true).astype(int), proba.max(axis=1)
+
+
+def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS) -> float:
+    """Top-label ECE: the image-weighted mean gap between confidence and accuracy per bin
+    (the bins of :func:`confidence_bins`, as in the reliability diagrams)."""
+    correct, confidence = top_label(y_true, proba)
+    mean_confidence, accuracy, counts = binned_calibration(correct, confidence, n_bins)
+    return float(np.sum(counts * np.abs(mean_confidence - accuracy)) / len(y_true))
 
 
 def classification_metrics(y_true: np.ndarray, proba: np.ndarray, class_names: tuple[str, ...]) -> dict[str, float]:
@@ -45,7 +59,11 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, class_names: t
         "accuracy": accuracy_score(y_true, y_pred),
         "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
         "log_loss": log_loss(y_true, np.clip(proba, 1e-15, 1.0), labels=labels),
-        "brier": brier_score(y_true, proba),
+        # The multiclass Brier score: mean over images of the sum over classes of the squared
+        # difference to the one-hot truth, in [0, 2]. With 2-D probabilities scikit-learn computes
+        # exactly this; scale_by_half=False keeps it unhalved for two classes too ("auto" would
+        # halve it there, to the binary Brier score of P(positive)), so every task has one scale.
+        "brier": brier_score_loss(y_true, proba, labels=labels, scale_by_half=False),
         "ece": expected_calibration_error(y_true, proba),
     }
     if len(np.unique(y_true)) == len(class_names):
@@ -60,11 +78,11 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, class_names: t
     return {key: round(float(value), 6) for key, value in metrics.items()}
 
 
-def grey_zone(y_true: np.ndarray, proba: np.ndarray, low: float = 0.25, high: float = 0.75) -> dict[str, float]:
+def grey_zone(y_true: np.ndarray, proba: np.ndarray, low: float, high: float) -> dict[str, float]:
     """Abstain on uncertain cases; coverage and accuracy on the cases kept.
 
     Binary: abstain when ``low < P(positive) < high``. Multiclass: abstain when the top
-    probability is below ``high``.
+    probability is below ``high``. The band is ``EvaluateParams.grey_zone``.
     """
     keep = answered(proba, low, high)
     kept = int(keep.sum())
@@ -83,7 +101,7 @@ def fit_temperature(y_true: np.ndarray, proba: np.ndarray) -> float:
     """The temperature T minimising the log loss of ``softmax(log(p) / T)`` (fitted on validation)."""
     from scipy.optimize import minimize_scalar
 
-    logits = np.log(np.clip(proba, 1e-12, 1.0))
+    logits = _logits(proba)
     result = minimize_scalar(lambda t: log_loss(y_true, apply_temperature_logits(logits, t), labels=np.arange(proba.shape[1])),
                              bounds=(0.05, 20.0), method="bounded")
     return float(result.x)
@@ -91,7 +109,7 @@ def fit_temperature(y_true: np.ndarray, proba: np.ndarray) -> float:
 
 def apply_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:
     """Probabilities rescaled by ``temperature`` (>1 softens, <1 sharpens); argmax unchanged."""
-    return apply_temperature_logits(np.log(np.clip(proba, 1e-12, 1.0)), temperature)
+    return apply_temperature_logits(_logits(proba), temperature)
 
 
 def apply_temperature_logits(logits: np.ndarray, temperature: float) -> np.ndarray:
@@ -99,3 +117,7 @@ def apply_temperature_logits(logits: np.ndarray, temperature: float) -> np.ndarr
     scaled -= scaled.max(axis=1, keepdims=True)
     e = np.exp(scaled)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def _logits(proba: np.ndarray) -> np.ndarray:
+    return np.log(np.clip(proba, 1e-12, 1.0))
