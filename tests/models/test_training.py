@@ -75,9 +75,38 @@ def test_balanced_class_weights():
 
 
 def test_class_weight_reaches_training():
-    params = FitParams(epochs=1, batch_size=8, class_weight="balanced")
-    _, history, _ = train_once(params)
-    assert len(history.history["loss"]) == 1
+    from sklearn.utils.class_weight import compute_class_weight
+
+    from imgclf.data.dataset import ImageSet
+    from imgclf.models.training import class_weights
+
+    # By hand: 4 labels, 2 classes; weight = n / (classes * count) = 4/(2*3), 4/(2*1).
+    assert class_weights(np.array([0, 0, 0, 1]), 2, "balanced") == pytest.approx({0: 2 / 3, 1: 2.0})
+    assert class_weights(np.array([0, 0, 0, 1]), 2, None) is None
+    # An imbalanced set: all 24 of class 0, 4 of class 1, 8 of class 2.
+    full = make_imageset(n_per_class=24, n_classes=3, seed=0)
+    rank = np.concatenate([np.arange(24)] * 3)  # each image's index within its class
+    keep = rank < np.array([24, 4, 8])[full.labels]
+    train = ImageSet(full.images[keep], full.labels[keep], full.class_names)
+    weights = class_weights(train.labels, 3, "balanced")
+    expected = compute_class_weight("balanced", classes=np.arange(3), y=train.labels)
+    assert weights == pytest.approx({0: 36 / 72, 1: 36 / 12, 2: 36 / 24})
+    assert weights == pytest.approx(dict(enumerate(expected)))
+
+    val = make_imageset(n_classes=3, seed=1)
+
+    def first_epoch_loss(mode):
+        seed_everything(0)
+        model = build_cnn(SMALL, train.images.shape[1:], 3)
+        params = FitParams(epochs=1, batch_size=8, class_weight=mode)
+        compile_model(model, params)
+        history = fit(model, train, val, params)
+        assert len(history.history["loss"]) == 1
+        return history.history["loss"][0]
+
+    plain, again, balanced = first_epoch_loss(None), first_epoch_loss(None), first_epoch_loss("balanced")
+    assert plain == again  # same seed, same loss: a difference below is the weights' doing
+    assert abs(balanced - plain) > 1e-3 * abs(plain)
 
 
 @pytest.mark.parametrize("preset,shape", [

@@ -61,3 +61,78 @@ def test_unknown_and_bad_configurations(tmp_path):
     (tmp_path / "odd.yaml").write_text("sett: {}\n")
     with pytest.raises(PipelineError, match=r"unknown keys \['sett'\]"):
         load_config("odd", tmp_path)
+
+
+# Hydra syntax DVC parses itself: a list, a nested mapping (with a list of mappings), a section
+# set whole where params.yaml has null, a float, a removal, and an extra override.
+SMALL_PARAMS = {
+    "seed": 42,
+    "fetch": {"source": "mnist5k", "path": "data/external"},
+    "preprocess": {"image_size": [28, 28], "color": "grayscale"},
+    "train_cnn": {"lenet": {"architecture": "lenet", "epochs": 30}, "keep": {"architecture": "lenet", "reduce_lr": None}},
+    "transfer": {"augmentation": None, "head": {"units": 128, "dropout": 0.3}},
+}
+HYDRA_CONFIG = {
+    "remove": ["train_cnn.lenet"],
+    "set": {
+        "preprocess": {"image_size": [50, 50]},
+        "train_cnn": {
+            "keep": {"reduce_lr": {"monitor": "val_loss", "factor": 0.5, "min_lr": 1.0e-5}},
+            "x": {"architecture": [{"type": "conv", "filters": 8}, {"type": "flatten"}], "epochs": 2},
+        },
+        "transfer": {"augmentation": {"rotation": 15, "horizontal_flip": True}, "head": {"units": 64}},
+    },
+}
+HYDRA_EXTRA = ["fetch.path=/data/dogs", "seed=7"]
+
+
+def test_apply_is_what_dvc_makes_of_hydra_syntax():
+    result = apply(SMALL_PARAMS, HYDRA_CONFIG, HYDRA_EXTRA)
+    assert result == {
+        "seed": 7,
+        "fetch": {"source": "mnist5k", "path": "/data/dogs"},
+        "preprocess": {"image_size": [50, 50], "color": "grayscale"},
+        "train_cnn": {
+            # DVC's YAML writer gives 1.0e-5 as `1e-05`, which the stages' YAML reader (PyYAML)
+            # reads as a string; apply shows what the stages will really read.
+            "keep": {"architecture": "lenet", "reduce_lr": {"monitor": "val_loss", "factor": 0.5, "min_lr": "1e-05"}},
+            "x": {"architecture": [{"type": "conv", "filters": 8}, {"type": "flatten"}], "epochs": 2},
+        },
+        "transfer": {"augmentation": {"rotation": 15, "horizontal_flip": True}, "head": {"units": 64, "dropout": 0.3}},
+    }
+    assert SMALL_PARAMS["train_cnn"]["lenet"] and SMALL_PARAMS["seed"] == 42  # the input is left alone
+
+
+def test_apply_equals_the_params_yaml_of_a_real_dvc_exp_run(tmp_path):
+    """The same overrides through the real ``dvc exp run -S`` CLI, in a throwaway repository."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env.pop("DVC_ROOT", None)
+    dvc = str(Path(sys.executable).parent / "dvc")
+
+    def sh(*command):
+        done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, f"{command}: {done.stdout}\n{done.stderr}"
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(SMALL_PARAMS, sort_keys=False))
+    (tmp_path / "dvc.yaml").write_text("stages:\n  noop:\n    cmd: echo ok\n    params: [seed]\n")
+    sh("git", "init", "-q")
+    sh(dvc, "init", "-q")
+    sh("git", "add", "-A")
+    sh("git", "commit", "-q", "-m", "base")
+    command = exp_run_command("hydra-check", HYDRA_CONFIG, SMALL_PARAMS, HYDRA_EXTRA)
+    sh(dvc, *command[1:])
+    assert yaml.safe_load((tmp_path / "params.yaml").read_text()) == apply(SMALL_PARAMS, HYDRA_CONFIG, HYDRA_EXTRA)
+
+
+def test_overrides_dvc_would_reject_are_pipeline_errors():
+    with pytest.raises(PipelineError, match=r"dvc exp run -S would reject.*~train_cnn\.nope"):
+        apply(SMALL_PARAMS, {"remove": ["train_cnn.nope"]})
+    with pytest.raises(PipelineError, match="would reject"):
+        apply(SMALL_PARAMS, {}, ["fetch.path=a,b"])  # a Hydra sweep: `dvc exp run` refuses it without --queue
+    with pytest.raises(PipelineError, match="would reject"):
+        apply(SMALL_PARAMS, {}, ["fetch.path=a=b"])  # Hydra needs quotes around '='

@@ -68,23 +68,33 @@ def overrides(config: dict, params: dict, extra: list[str] = ()) -> list[str]:
 
 
 def apply(params: dict, config: dict, extra: list[str] = ()) -> dict:
-    """What ``params.yaml`` becomes under ``config`` (for checking a configuration without running it)."""
-    result = yaml.safe_load(yaml.safe_dump(params))
-    for key in config.get("remove", []):
-        *parents, last = key.split(".")
-        node = result
-        for part in parents:
-            node = node[part]
-        del node[last]
-    pairs = assignments(config.get("set", {}), result)
-    pairs += [(k, yaml.safe_load(v)) for k, v in (item.split("=", 1) for item in extra)]
-    for key, value in pairs:
-        *parents, last = key.split(".")
-        node = result
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return result
+    """What ``params.yaml`` becomes under ``config`` (for checking a configuration without running it).
+
+    DVC's own code does it: the overrides ``dvc exp run -S`` would get (:func:`overrides`) go
+    through ``dvc.utils.hydra.apply_overrides`` (Hydra's parser, DVC's YAML writer) on a copy
+    of ``params`` in a temporary file, which is read back as the stages read ``params.yaml``.
+    What is validated is what DVC will run; an override DVC would reject is a PipelineError.
+    """
+    import tempfile
+
+    from dvc.exceptions import InvalidArgumentError
+    from dvc.utils.cli_parse import to_path_overrides
+    from dvc.utils.hydra import apply_overrides
+
+    items = overrides(config, params, extra)
+    by_path = to_path_overrides(items)  # as ``dvc exp run`` groups its -S values by file
+    others = sorted(set(by_path) - {"params.yaml"})
+    if others:
+        raise PipelineError(f"overrides of files other than params.yaml are not supported: {others}")
+    with tempfile.TemporaryDirectory(prefix="imgclf-params-") as tmp:
+        path = Path(tmp) / "params.yaml"
+        path.write_text(yaml.safe_dump(params, sort_keys=False))
+        try:
+            apply_overrides(path, by_path.get("params.yaml", []))
+        except InvalidArgumentError as exc:
+            cause = exc.__cause__ or exc
+            raise PipelineError(f"dvc exp run -S would reject these overrides {items}: {cause}") from None
+        return yaml.safe_load(path.read_text()) or {}
 
 
 def exp_run_command(experiment: str, config: dict, params: dict, extra: list[str] = ()) -> list[str]:
