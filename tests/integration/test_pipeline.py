@@ -10,17 +10,15 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import signal
 import sys
 import time
 from pathlib import Path
 
-import mlflow
 import pytest
 
-from tests.integration.tiny import BIN, MODELS, clean_env, dvc, git, set_param, stages_run
+from tests.integration.tiny import BIN, MODELS, all_runs, clean_env, dvc, git, set_param, stages_run, store_client
 
 pytestmark = pytest.mark.integration
 
@@ -55,18 +53,13 @@ def test_every_stage_wrote_its_outputs(pipeline):
 
 
 def test_mlflow_store_has_one_finished_run_per_model(pipeline):
-    with sqlite3.connect(pipeline / "mlflow.db") as db:
-        runs = dict(db.execute("SELECT name, status FROM runs"))
-        tested = {row[0] for row in db.execute(
-            "SELECT r.name FROM runs r JOIN latest_metrics m ON m.run_uuid = r.run_uuid WHERE m.key = 'test_accuracy'"
-        )}
-        epochs = db.execute(
-            "SELECT COUNT(*) FROM metrics m JOIN runs r ON m.run_uuid = r.run_uuid "
-            "WHERE r.name = 'transfer/transfer' AND m.key = 'val_accuracy'"
-        ).fetchone()[0]
-        tags = dict(db.execute(
-            "SELECT t.key, t.value FROM tags t JOIN runs r ON t.run_uuid = r.run_uuid WHERE r.name = 'train_cnn/lenet'"
-        ))
+    client = store_client(pipeline)
+    stored = all_runs(client)
+    runs = {run.info.run_name: run.info.status for run in stored}
+    tested = {run.info.run_name for run in stored if "test_accuracy" in run.data.metrics}
+    epochs = sum(len(client.get_metric_history(run.info.run_id, "val_accuracy"))
+                 for run in stored if run.info.run_name == "transfer/transfer")
+    tags = {key: value for run in stored if run.info.run_name == "train_cnn/lenet" for key, value in run.data.tags.items()}
     assert runs == {
         "train_baselines/logreg": "FINISHED", "train_baselines/mlp": "FINISHED", "train_cnn/lenet": "FINISHED",
         "pretrain/digits": "FINISHED", "transfer/transfer": "FINISHED", "evaluate/comparison": "FINISHED",
@@ -82,15 +75,16 @@ def test_run_index_leads_from_the_commit_to_its_runs(pipeline):
     committed = subprocess.run(["git", "show", "HEAD:reports/mlflow_runs.json"], cwd=pipeline, capture_output=True,
                                text=True, check=True).stdout
     indexed = json.loads(committed)["runs"]
-    with sqlite3.connect(pipeline / "mlflow.db") as db:
-        for name, run_id in indexed.items():
-            assert db.execute("SELECT name, status FROM runs WHERE run_uuid = ?", (run_id,)).fetchone() == (name, "FINISHED")
+    client = store_client(pipeline)
+    for name, run_id in indexed.items():
+        run = client.get_run(run_id)
+        assert (run.info.run_name, run.info.status) == (name, "FINISHED")
     assert set(indexed) == {"train_baselines/logreg", "train_baselines/mlp", "train_cnn/lenet", "pretrain/digits",
                             "transfer/transfer", "evaluate/comparison"}
 
 
 def test_registry_gate_registers_only_a_passing_model(pipeline):
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{pipeline / 'mlflow.db'}")
+    client = store_client(pipeline)
     verdict = json.loads((pipeline / "reports/registry.json").read_text())
     assert verdict["gate_passed"] is False  # tiny models miss the default accuracy >= 0.95
     assert verdict["version"] is None and client.search_registered_models() == []
@@ -190,8 +184,7 @@ def test_killed_stage_leaves_its_run_killed_and_its_outputs_untouched(pipeline):
         git(pipeline, "checkout", "params.yaml")
     assert process.returncode != 0
     assert "error: stopped by SIGTERM" in output
-    with sqlite3.connect(pipeline / "mlflow.db") as db:
-        assert db.execute("SELECT status FROM runs WHERE run_uuid = ?", (run_id,)).fetchone() == ("KILLED",)
+    assert store_client(pipeline).get_run(run_id).info.status == "KILLED"
     assert not list((pipeline / "models/cnn").glob(".*.tmp"))  # the half-built model folder is gone
     assert not (pipeline / "models/cnn/lenet").exists()  # DVC removed the old output before running
     assert (pipeline / "dvc.lock").read_text() == lock
@@ -204,16 +197,14 @@ def test_killed_stage_leaves_its_run_killed_and_its_outputs_untouched(pipeline):
 
 def wait_for_training_run(root: Path, process: subprocess.Popen, timeout: float = 300) -> str:
     """The id of the running train_cnn/lenet run, once it has logged an epoch."""
+    client = store_client(root)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, process.stdout.read()
-        with sqlite3.connect(root / "mlflow.db") as db:
-            row = db.execute(
-                "SELECT r.run_uuid FROM runs r JOIN metrics m ON m.run_uuid = r.run_uuid "
-                "WHERE r.name = 'train_cnn/lenet' AND r.status = 'RUNNING' AND m.key = 'loss'"
-            ).fetchone()
-        if row:
-            return row[0]
+        running = all_runs(client, "attributes.run_name = 'train_cnn/lenet' AND attributes.status = 'RUNNING'")
+        logged = [run.info.run_id for run in running if "loss" in run.data.metrics]
+        if logged:
+            return logged[0]
         time.sleep(0.5)
     raise AssertionError("no running train_cnn/lenet run appeared")
 
@@ -309,10 +300,7 @@ def test_named_configuration_runs_as_a_dvc_experiment(pipeline):
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
         assert set(re.findall(r"Running stage '([^']+)'", result.stdout + result.stderr)) == {"train_cnn@lenet", "evaluate"}
         assert "tiny" in dvc(pipeline, "exp", "show", "--md").stdout
-        with sqlite3.connect(pipeline / "mlflow.db") as db:
-            tagged = {row[0] for row in db.execute(
-                "SELECT r.name FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
-                "WHERE t.key = 'dvc_exp_name' AND t.value = 'tiny'")}
+        tagged = {run.info.run_name for run in all_runs(store_client(pipeline), "tags.dvc_exp_name = 'tiny'")}
         assert tagged == {"train_cnn/lenet", "evaluate/comparison"}
     finally:
         git(pipeline, "checkout", "params.yaml")

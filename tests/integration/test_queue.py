@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 from pathlib import Path
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import time
 
 import pytest
 
-from tests.integration.tiny import BIN, clean_env, dvc
+from tests.integration.tiny import BIN, all_runs, clean_env, dvc, store_client
 
 pytestmark = pytest.mark.integration
 
@@ -65,12 +64,9 @@ def test_three_queued_experiments_two_at_a_time_all_land_in_mlflow(pipeline, tmp
     for name in RATES:
         assert any(line.split()[1:2] == [name] and "Success" in line for line in status.splitlines()), status
 
-    with sqlite3.connect(pipeline / "mlflow.db") as db:
-        rows = db.execute(
-            "SELECT t.value, r.name, r.status, p.value FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
-            "LEFT JOIN params p ON p.run_uuid = r.run_uuid AND p.key = 'learning_rate' "
-            "WHERE t.key = 'dvc_exp_name' AND t.value LIKE 'lr-%'"
-        ).fetchall()
+    client = store_client(pipeline)
+    rows = [(run.data.tags["dvc_exp_name"], run.info.run_name, run.info.status, run.data.params.get("learning_rate"))
+            for run in all_runs(client, "tags.dvc_exp_name LIKE 'lr-%'")]
     assert sorted(rows) == sorted(
         [(name, "train_cnn/lenet", "FINISHED", str(rate)) for name, rate in RATES.items()]
         + [(name, "evaluate/comparison", "FINISHED", None) for name in RATES]

@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mlflow
 import yaml
+from mlflow.entities import ViewType
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -90,3 +92,19 @@ def make_pipeline(root: Path) -> Path:
     return root
 
 
+def store_client(root: Path) -> mlflow.MlflowClient:
+    """MLflow's client on the pipeline's embedded store."""
+    return mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+
+
+def all_runs(client: mlflow.MlflowClient, filter_string: str = "") -> list:
+    """The store's runs matching ``filter_string``: of every experiment, deleted ones too."""
+    experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
+    runs, token = [], None
+    while True:
+        page = client.search_runs(experiments, filter_string, run_view_type=ViewType.ALL, max_results=1000,
+                                  page_token=token)
+        runs += page
+        token = page.token
+        if not token:
+            return runs

@@ -12,6 +12,7 @@ from imgclf.data.decoding import decode_images
 from imgclf.data.images import prepare_images
 from imgclf.errors import PipelineError
 from imgclf.layout import FILES_FILE, IMAGES_FILE
+from imgclf.params import PreprocessParams
 
 
 def prepare(raw: Path, manifest: dict, params: PreprocessParams) -> tuple[ImageSet, dict]:
