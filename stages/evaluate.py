@@ -4,17 +4,20 @@ one comparison page; everything logged to MLflow."""
 import mlflow
 
 from imgclf import layout
-from imgclf.evaluation.comparison import published_figure, write_comparison
-from imgclf.data.dataset import load_imageset
+from imgclf.data.dataset import ImageSet, load_imageset
 from imgclf.errors import run_stage
-from imgclf.models.loading import load_model
-from imgclf.outputs import atomic_dir, read_json, write_json
-from imgclf.params import Params, load_params
+from imgclf.evaluation.comparison import published_figure, write_comparison
 from imgclf.evaluation.report import ModelEvaluation, check_same_classes, write_model_report
+from imgclf.models.inference import conv_activations
+from imgclf.models.loading import LoadedModel, load_model
+from imgclf.numerics import record
+from imgclf.outputs import atomic_dir, read_json, write_json
+from imgclf.params import EvaluateParams, Params, load_params
+from imgclf.tracking.lineage import URI_TAG, find_model_run
 from imgclf.tracking.registry import describe_verdict, gate_verdict, register_candidate
 from imgclf.tracking.run_index import write_run_index
 from imgclf.tracking.runs import add_to_finished_run, model_run
-from imgclf.models.inference import conv_activations
+from imgclf.tracking.store import tracking_uri
 
 
 def model_kinds(params: Params) -> dict[str, tuple]:
@@ -27,51 +30,67 @@ def model_kinds(params: Params) -> dict[str, tuple]:
     return kinds
 
 
+def evaluation_of(model: LoadedModel, directory, test: ImageSet, validation: ImageSet | None,
+                  ev: EvaluateParams) -> ModelEvaluation:
+    """What one model's report is drawn from: its test probabilities, history and feature maps."""
+    history = read_json(directory / "history.json") if (directory / "history.json").exists() else None
+    maps = None
+    if model.meta["framework"] == "keras" and ev.feature_map_images:
+        maps = conv_activations(model.model, test.images[: ev.feature_map_images])
+    return ModelEvaluation(
+        model.name, test.labels, model.predict_proba(test.images), test.class_names, history=history,
+        images=test.images, feature_maps=maps,
+        validation=(validation.labels, model.predict_proba(validation.images)) if validation else None,
+    )
+
+
 def main() -> None:
     params = load_params()
-    ev = params.evaluate
+    ev, experiment = params.evaluate, params.mlflow.experiment
     directories = layout.model_dirs([m.name for m in params.train_baselines.models], list(params.train_cnn))
     test = load_imageset(layout.split_file("test"))
     validation = load_imageset(layout.split_file("validation")) if ev.temperature_scaling else None
     results: dict[str, dict[str, float]] = {}
+    numerics: dict[str, dict] = {"evaluate": record(params.numerics)}
     model_uris: dict[str, str] = {}
     runs: dict[str, str] = {}  # every MLflow run behind these results, by run name
     with atomic_dir(layout.PLOTS) as plots, atomic_dir(layout.FIGURES) as figures:
         for directory in directories:
             model = load_model(directory)
-            model_uris[model.name] = model.meta["mlflow_model_uri"]
-            runs.update({f"{model.meta['stage']}/{model.name}": model.meta["mlflow_run_id"],
-                         **model.meta.get("base_runs", {})})
             check_same_classes(model.name, model.meta["class_names"], test.class_names)
-            history = read_json(directory / "history.json") if (directory / "history.json").exists() else None
-            maps = None
-            if model.meta["framework"] == "keras" and ev.feature_map_images:
-                maps = conv_activations(model.model, test.images[: ev.feature_map_images])
-            evaluation = ModelEvaluation(
-                model.name, test.labels, model.predict_proba(test.images), test.class_names, history=history,
-                images=test.images, feature_maps=maps,
-                validation=(validation.labels, model.predict_proba(validation.images)) if validation else None,
-            )
-            metrics = write_model_report(evaluation, ev, params.seed, plots, figures)
-            add_to_finished_run(params.mlflow.experiment, model.meta["mlflow_run_id"],
-                                {f"test_{k}": v for k, v in metrics.items()}, figures / model.name, "evaluation")
+            metrics = write_model_report(evaluation_of(model, directory, test, validation, ev), ev, params.seed,
+                                         plots, figures)
             results[model.name] = metrics
+            numerics[f"{model.meta['stage']}/{model.name}"] = model.meta.get("numerics")
+            run = find_model_run(experiment, directory / model.meta["file"])
+            if run is None:
+                print(f"evaluate: no run in the MLflow store {tracking_uri()} saved {directory} (trained against another "
+                      "store?); its test metrics are in evaluate/comparison's metrics.json only")
+            else:
+                runs[run.info.run_name], model_uris[model.name] = run.info.run_id, run.data.tags.get(URI_TAG)
+                add_to_finished_run(experiment, run.info.run_id, {f"test_{k}": v for k, v in metrics.items()},
+                                    figures / model.name, "evaluation")
             print(f"evaluate: {model.name:<12} accuracy {metrics['accuracy']:.4f}  log loss {metrics['log_loss']:.4f}")
+        if params.transfer.base.kind == "pretrain_stage" and (base := find_model_run(experiment, layout.PRETRAINED / "model.keras")):
+            runs[base.info.run_name] = base.info.run_id
         kinds = model_kinds(params)
         published = {name: published_figure(params.fetch.source, kinds[name]) for name in results}
         dataset = f"{params.fetch.source}, {len(test)} test images, classes {', '.join(test.class_names)}"
         write_comparison(results, published, figures, dataset, layout.SUMMARY, layout.PAGE)
     write_json(layout.METRICS, results)
+    write_json(layout.NUMERICS, numerics)
     verdict = gate_verdict(results, ev.registry)
-    if verdict["gate_passed"] and ev.registry.name:
-        verdict["version"] = register_candidate(ev.registry.name, model_uris[verdict["model"]], verdict["gate"])
-    print(f"evaluate: {describe_verdict(verdict)}")
+    version = None
+    if verdict["registered_model"] and model_uris.get(verdict["model"]):
+        version = register_candidate(verdict["registered_model"], model_uris[verdict["model"]], verdict["gate"])
+    print(f"evaluate: {describe_verdict(verdict, version)}")
     write_json(layout.REGISTRY, verdict)
     with model_run(params, "evaluate", "comparison", {"models": ",".join(results)}, [layout.split_file("test")]) as run_id:
         mlflow.log_metric("gate_passed", float(verdict["gate_passed"]))
-        for path in (layout.SUMMARY, layout.PAGE, layout.METRICS, layout.REGISTRY):
+        for path in (layout.SUMMARY, layout.PAGE, layout.METRICS, layout.REGISTRY, layout.NUMERICS):
             mlflow.log_artifact(str(path))
-    write_run_index(layout.RUN_INDEX, params.mlflow.experiment, {**runs, "evaluate/comparison": run_id})
+    registered = {"name": verdict["registered_model"], "version": version} if version else None
+    write_run_index(layout.RUN_INDEX, experiment, {**runs, "evaluate/comparison": run_id}, registered)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ from imgclf.data.fetching import load_source
 from imgclf.models.store import model_meta, save_model
 from imgclf.outputs import atomic_dir
 from imgclf.models.presets import layer_specs
+from imgclf.numerics import record
 from imgclf.params import load_params
 from imgclf.data.splitting import holdout_split
+from imgclf.tracking.lineage import link_model
 from imgclf.tracking.runs import epoch_logger, model_run
 from imgclf.models.training import compile_model, fit, seed_everything
 
@@ -41,8 +43,8 @@ def main() -> None:
         history = fit(model, train, validation, pre, callbacks=[epoch_logger()])
         mlflow.log_metric("best_val_accuracy", max(history.history["val_accuracy"]))
     with atomic_dir(layout.PRETRAINED) as out:
-        save_model(out, model, "keras", model_meta(f"pretrained_{pre.data.source}", STAGE, run_id, source,
-                                                   mlflow_run_name=f"{STAGE}/{pre.data.source}"))
+        meta = model_meta(f"pretrained_{pre.data.source}", STAGE, source, numerics=record(params.numerics))
+        link_model(run_id, save_model(out, model, "keras", meta))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ from imgclf.data.dataset import load_imageset
 from imgclf.errors import run_stage
 from imgclf.models.store import model_meta, save_model
 from imgclf.outputs import atomic_dir
+from imgclf.numerics import record
 from imgclf.params import load_params
+from imgclf.tracking.lineage import link_model
 from imgclf.tracking.model_logging import log_model
 from imgclf.tracking.runs import model_run
 
@@ -33,7 +35,8 @@ def main() -> None:
                 }
                 mlflow.log_metrics(metrics)
                 model_uri = log_model(model, "sklearn")
-            save_model(out / spec.name, model, "sklearn", model_meta(spec.name, STAGE, run_id, train, params.preprocess, mlflow_model_uri=model_uri))
+            meta = model_meta(spec.name, STAGE, train, params.preprocess, numerics=record(params.numerics))
+            link_model(run_id, save_model(out / spec.name, model, "sklearn", meta), model_uri)
             print(f"{STAGE}: {spec.name} validation accuracy {metrics['val_accuracy']:.4f}")
 
 

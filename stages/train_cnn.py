@@ -11,7 +11,9 @@ from imgclf.errors import PipelineError, run_stage
 from imgclf.models.store import model_meta, save_model
 from imgclf.outputs import atomic_dir, write_json
 from imgclf.models.presets import layer_specs
+from imgclf.numerics import record
 from imgclf.params import load_params
+from imgclf.tracking.lineage import link_model
 from imgclf.tracking.model_logging import log_model
 from imgclf.tracking.runs import epoch_logger, model_run
 from imgclf.models.training import compile_model, distribution_strategy, fit, seed_everything
@@ -38,7 +40,9 @@ def main() -> None:
         history = fit(model, train, validation, cnn, callbacks=[epoch_logger()])
         model_uri = log_model(model, "keras")
     with atomic_dir(layout.CNN / name) as out:
-        save_model(out, model, "keras", model_meta(name, STAGE, run_id, train, params.preprocess, mlflow_model_uri=model_uri))
+        saved = save_model(out, model, "keras", model_meta(name, STAGE, train, params.preprocess,
+                                                           numerics=record(params.numerics)))
+        link_model(run_id, saved, model_uri)
         write_json(out / "history.json", {k: [float(v) for v in vs] for k, vs in history.history.items()})
 
 

@@ -5,9 +5,11 @@ import mlflow
 from imgclf import layout
 from imgclf.data.dataset import load_imageset
 from imgclf.errors import run_stage
-from imgclf.models.store import META_FILE, model_meta, save_model
-from imgclf.outputs import atomic_dir, read_json, write_json
+from imgclf.models.store import model_meta, save_model
+from imgclf.outputs import atomic_dir, write_json
+from imgclf.numerics import record
 from imgclf.params import load_params
+from imgclf.tracking.lineage import link_model
 from imgclf.tracking.model_logging import log_model
 from imgclf.tracking.runs import epoch_logger, model_run
 from imgclf.models.training import compile_model, fit, seed_everything
@@ -24,10 +26,6 @@ def main() -> None:
     validation = load_imageset(layout.split_file("validation"))
     seed_everything(params.seed)
     base = load_base(tp.base, train.images.shape[1:], layout.PRETRAINED)
-    base_runs = {}  # the MLflow run that trained the base, when this pipeline did
-    if tp.base.kind == "pretrain_stage":
-        pretrained = read_json(layout.PRETRAINED / META_FILE)
-        base_runs[pretrained["mlflow_run_name"]] = pretrained["mlflow_run_id"]
     base_layer_index(base, tp.fine_tune.unfreeze_from)
     model = build_transfer_model(base, len(train.class_names), tp.head, tp.augmentation)
     data = [layout.split_file("train"), layout.split_file("validation")]
@@ -44,9 +42,9 @@ def main() -> None:
         model_uri = log_model(model, "keras")
     history = {k: [float(v) for v in frozen.history[k] + tuned.history[k]] for k in tuned.history}
     with atomic_dir(layout.TRANSFER) as out:
-        save_model(out, model, "keras", model_meta(NAME, STAGE, run_id, train, params.preprocess,
-                                                   fine_tune_from_epoch=done, mlflow_model_uri=model_uri,
-                                                   base_runs=base_runs))
+        meta = model_meta(NAME, STAGE, train, params.preprocess, fine_tune_from_epoch=done,
+                          numerics=record(params.numerics))
+        link_model(run_id, save_model(out, model, "keras", meta), model_uri)
         write_json(out / "history.json", history)
 
 

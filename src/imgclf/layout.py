@@ -20,11 +20,14 @@ TRANSFER = Path("models/transfer")
 METRICS = Path("reports/metrics.json")
 PLOTS = Path("reports/plots")
 FIGURES = Path("reports/figures")
-RUN_INDEX = Path("reports/mlflow_runs.json")
 SUMMARY = Path("reports/summary.md")
 PAGE = Path("reports/index.html")
 REGISTRY = Path("reports/registry.json")
 DATA_QUALITY = Path("reports/data_quality.json")
+NUMERICS = Path("reports/numerics.json")
+
+# Local tracking state beside mlflow.db, never committed: the runs behind the latest results.
+RUN_INDEX = Path("mlflow_runs.json")
 
 
 def split_file(name: str) -> Path:

@@ -11,7 +11,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -79,3 +80,22 @@ def sha256_file(path: str | Path) -> str:
     """sha256 of a file's bytes, as hex."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
+
+
+def reproducible_zip(path: str | Path, rewrite: Callable[[dict[str, bytes]], dict[str, bytes]] = dict) -> None:
+    """Rewrite the zip file ``path`` so that its bytes depend only on its content: every entry
+    dated ``ZIP_EPOCH``, stored in order, with the same permissions. ``rewrite`` may first change
+    the entries (``{name: bytes}`` in order), to take out a date or a memory address."""
+    path = Path(path)
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        entries = rewrite({info.filename: zf.read(info) for info in infos})
+        compression = infos[0].compress_type if infos else zipfile.ZIP_STORED
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w") as out:
+        for name, data in entries.items():
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.compress_type, info.external_attr = compression, 0o644 << 16
+            out.writestr(info, data)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.integration.mlflow_server import mlflow_server
+from imgclf.tracking.lineage import find_model_run
 from tests.integration.tiny import clean_env
 
 pytestmark = pytest.mark.integration
@@ -28,15 +28,16 @@ def test_a_stage_logs_runs_and_models_to_a_tracking_server(pipeline, tmp_path):
                                 env=clean_env(work, MLFLOW_TRACKING_URI=url), capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr[-3000:]
         client = mlflow.MlflowClient(tracking_uri=url)
-        for name in ("logreg", "mlp"):
-            run = client.get_run(json.loads((work / f"models/baselines/{name}/model.json").read_text())["mlflow_run_id"])
-            assert run.info.run_name == f"train_baselines/{name}" and run.info.status == "FINISHED"
-            assert 0.0 <= run.data.metrics["val_accuracy"] <= 1.0 and run.data.params["fetch.source"] == "mnist5k"
-        # The model went through the server's artifact proxy and loads back from it.
-        meta = json.loads((work / "models/baselines/logreg/model.json").read_text())
+        runs = {}
         try:
             mlflow.set_tracking_uri(url)
-            model = mlflow.sklearn.load_model(meta["mlflow_model_uri"])
+            for name in ("logreg", "mlp"):  # each found on the server from its model file, as evaluate does
+                runs[name] = find_model_run("image-classification", work / f"models/baselines/{name}/model.skops")
+                run = client.get_run(runs[name].info.run_id)
+                assert run.info.run_name == f"train_baselines/{name}" and run.info.status == "FINISHED"
+                assert 0.0 <= run.data.metrics["val_accuracy"] <= 1.0 and run.data.params["fetch.source"] == "mnist5k"
+            # The model went through the server's artifact proxy and loads back from it.
+            model = mlflow.sklearn.load_model(runs["logreg"].data.tags["model_uri"])
         finally:
             mlflow.set_tracking_uri(previous)
         test = np.load(pipeline / "data/split/test.npz")

@@ -37,7 +37,7 @@ def test_every_model_run_is_listed_with_its_test_accuracy(pipeline, tmp_path):
     from playwright.sync_api import sync_playwright
 
     metrics = json.loads((pipeline / "reports/metrics.json").read_text())
-    index = json.loads((pipeline / "reports/mlflow_runs.json").read_text())
+    index = json.loads((pipeline / "mlflow_runs.json").read_text())
     experiment_id, runs = index["experiment_id"], index["runs"]
     model_runs = {name.split("/")[1]: run_id for name, run_id in runs.items() if name.split("/")[1] in metrics}
     assert set(model_runs) == set(metrics)

@@ -6,6 +6,7 @@ re-run, a CNN parameter change, a forced re-run and a bad parameter.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -70,24 +71,32 @@ def test_mlflow_store_has_one_finished_run_per_model(pipeline):
     assert len(tags["dataset_sha256"]) == 64 and len(tags["params_sha256"]) == 64 and tags["version.keras"]
 
 
-def test_run_index_leads_from_the_commit_to_its_runs(pipeline):
-    """reports/mlflow_runs.json is committed with the results: each id there is that run in the store."""
-    committed = subprocess.run(["git", "show", "HEAD:reports/mlflow_runs.json"], cwd=pipeline, capture_output=True,
-                               text=True, check=True).stdout
-    indexed = json.loads(committed)["runs"]
+def test_run_index_leads_from_the_results_to_their_runs(pipeline):
+    """mlflow_runs.json, beside the store and never committed, names the run behind each result; each
+    training run is tagged with the hash of the model file it saved, which is how evaluate found it."""
+    assert "mlflow_runs.json" not in subprocess.run(["git", "ls-files"], cwd=pipeline, capture_output=True,
+                                                    text=True, check=True).stdout
+    indexed = json.loads((pipeline / "mlflow_runs.json").read_text())["runs"]
     client = store_client(pipeline)
     for name, run_id in indexed.items():
         run = client.get_run(run_id)
         assert (run.info.run_name, run.info.status) == (name, "FINISHED")
     assert set(indexed) == {"train_baselines/logreg", "train_baselines/mlp", "train_cnn/lenet", "pretrain/digits",
                             "transfer/transfer", "evaluate/comparison"}
+    lenet = client.get_run(indexed["train_cnn/lenet"]).data.tags
+    model = pipeline / "models/cnn/lenet/model.keras"
+    assert lenet["model_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert lenet["model_uri"].startswith("models:/") and lenet["numerics.portable"] == "True"
+    assert lenet["numerics.ONEDNN_MAX_CPU_ISA"] == "AVX2" and lenet["cpu.model"]
+    meta = json.loads((pipeline / "models/cnn/lenet/model.json").read_text())
+    assert "mlflow_run_id" not in meta and meta["numerics"]["pins"]["OPENBLAS_CORETYPE"] == "Haswell"
 
 
 def test_registry_gate_registers_only_a_passing_model(pipeline):
     client = store_client(pipeline)
     verdict = json.loads((pipeline / "reports/registry.json").read_text())
     assert verdict["gate_passed"] is False  # tiny models miss the default accuracy >= 0.95
-    assert verdict["version"] is None and client.search_registered_models() == []
+    assert "version" not in verdict and client.search_registered_models() == []
     assert "registry.json" in dvc(pipeline, "metrics", "show").stdout
 
     set_param(pipeline, ("evaluate", "registry", "gate"), {"accuracy": {"min": 0.2}})
@@ -99,9 +108,9 @@ def test_registry_gate_registers_only_a_passing_model(pipeline):
         best = max(metrics, key=lambda name: metrics[name]["accuracy"])
         assert verdict["gate_passed"] is True and verdict["model"] == best
         version = client.get_model_version_by_alias("image-classifier", "candidate")
-        assert int(version.version) == verdict["version"]
-        model_json = next(pipeline.glob(f"models/*/{best}/model.json"), pipeline / "models/transfer/model.json")
-        assert version.run_id == json.loads(model_json.read_text())["mlflow_run_id"]
+        index = json.loads((pipeline / "mlflow_runs.json").read_text())
+        assert index["registered"] == {"name": "image-classifier", "version": int(version.version)}
+        assert version.run_id in index["runs"].values()
     finally:
         git(pipeline, "checkout", "params.yaml")
     dvc(pipeline, "repro")
@@ -146,7 +155,7 @@ def check_pull_request_report(pipeline: Path) -> None:
     assert "### calibration: lenet" in report and "### calibration: logreg" not in report
     assert "### confusion: lenet" in report and (pipeline / "reports/pr/confusion_lenet.png").stat().st_size > 5000
     assert (pipeline / "reports/pr/calibration_lenet.png").exists()
-    index = json.loads((pipeline / "reports/mlflow_runs.json").read_text())
+    index = json.loads((pipeline / "mlflow_runs.json").read_text())
     lenet_run = index["runs"]["train_cnn/lenet"]
     assert f"| train_cnn/lenet | [{lenet_run}]({server}/#/experiments/{index['experiment_id']}/runs/{lenet_run}) |" in report
 
@@ -242,7 +251,7 @@ def test_bad_parameter_fails_naming_the_key(pipeline):
 
 def test_failed_evaluate_keeps_the_committed_reports(pipeline):
     reports = {path: (pipeline / path).read_bytes() for path in
-               ("reports/metrics.json", "reports/registry.json", "reports/summary.md", "reports/mlflow_runs.json")}
+               ("reports/metrics.json", "reports/registry.json", "reports/summary.md", "reports/numerics.json")}
     set_param(pipeline, ("evaluate", "registry", "gate"), {"ece": {"maximum": 0.05}})
     try:
         result = dvc(pipeline, "repro", check=False)

@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import skops.io
@@ -49,9 +53,6 @@ def test_missing_model_is_named(tmp_path):
 def test_keras_model_with_project_layers_loads_in_a_fresh_process(tmp_path):
     """Models using the project's own layers (shear augmentation, application input) load in a
     process that has not built them, as evaluate and predict do."""
-    import subprocess
-    import sys
-    from pathlib import Path
 
     from imgclf.models.applications import application_base
     from imgclf.params import AugmentationParams, HeadParams
@@ -65,3 +66,29 @@ def test_keras_model_with_project_layers_loads_in_a_fresh_process(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("m")
+
+
+def test_saved_models_hold_no_date_nor_memory_address(tmp_path):
+    """The same model saved from two processes gives the same bytes (keras: save date and shared
+    object ids; skops: object ids and array names), and loads back."""
+    code = r"""
+import sys, hashlib
+from pathlib import Path
+import keras, numpy as np
+from sklearn.neural_network import MLPClassifier
+from imgclf.models.store import save_model
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+model.compile("adam", "mse")
+out = Path(sys.argv[1])
+save_model(out / "k", model, "keras", {"name": "k", "stage": "s"})
+x = np.random.default_rng(0).normal(size=(20, 4)); y = np.arange(20) % 2
+save_model(out / "s", MLPClassifier((3,), max_iter=5, random_state=0).fit(x, y), "sklearn", {"name": "s", "stage": "s"})
+"""
+    hashes = []
+    for i in range(2):
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / str(i))], check=True, capture_output=True,
+                       cwd=Path(__file__).resolve().parents[2])
+        hashes.append([(tmp_path / str(i) / f).read_bytes() for f in ("k/model.keras", "s/model.skops")])
+    assert hashes[0] == hashes[1]
+    assert load_model(tmp_path / "0" / "s").model.n_iter_ == 5 and load_model(tmp_path / "0" / "k").model.count_params() == 10

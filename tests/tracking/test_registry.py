@@ -35,11 +35,13 @@ def test_gate_checks_each_bound():
 def test_verdict_passes_or_fails_and_says_so():
     passed = gate_verdict(RESULTS, RegistryParams(gate={"accuracy": {"min": 0.97}}))
     assert passed == {"model": "lenet", "select_by": "accuracy", "value": 0.98, "gate": {"accuracy >= 0.97": True},
-                      "gate_passed": True, "registered_model": "image-classifier", "version": None}
+                      "gate_passed": True, "registered_model": "image-classifier"}
     failed = gate_verdict(RESULTS, RegistryParams(gate={"accuracy": {"min": 0.99}, "ece": {"max": 0.05}}))
     assert failed["gate_passed"] is False and failed["registered_model"] is None
-    assert describe_verdict(failed) == ("best by accuracy: lenet (0.9800); gate failed (accuracy >= 0.99), "
-                                        "nothing registered")
+    assert describe_verdict(failed, None) == ("best by accuracy: lenet (0.9800); gate failed (accuracy >= 0.99), "
+                                              "nothing registered")
+    assert describe_verdict(passed, 3).endswith("passed, registered image-classifier version 3 as 'candidate'")
+    assert describe_verdict(passed, None).endswith("not registered: the MLflow run that logged it is not in this store")
     assert gate_verdict(RESULTS, RegistryParams())["gate_passed"] is True  # no bounds, nothing to fail
 
 

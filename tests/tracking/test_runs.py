@@ -82,11 +82,12 @@ def test_hashes_change_with_content_and_settings(tmp_path):
 def test_run_index_lists_the_stage_runs(store):
     with model_run(params_for(), "s", "m", {}) as run_id:
         pass
-    path = store / "reports" / "mlflow_runs.json"
-    write_run_index(path, "exp", {"s/m": run_id})
+    path = store / "mlflow_runs.json"
+    write_run_index(path, "exp", {"s/m": run_id}, {"name": "image-classifier", "version": 2})
     index = json.loads(path.read_text())
     assert index == {"experiment": "exp", "experiment_id": mlflow.get_experiment_by_name("exp").experiment_id,
-                     "store": "mlflow.db", "runs": {"s/m": run_id}}
+                     "store": "mlflow.db", "runs": {"s/m": run_id},
+                     "registered": {"name": "image-classifier", "version": 2}}
     assert mlflow.get_run(index["runs"]["s/m"]).info.run_name == "s/m"
     assert run_url("http://h:5000/", "3", "abc") == "http://h:5000/#/experiments/3/runs/abc"
 

@@ -15,6 +15,7 @@ from imgclf.params.evaluation import (
 from imgclf.params.layers import (
     ActivationLayer, BatchNormLayer, ConvLayer, DenseLayer, DropoutLayer, FlattenLayer, LayerSpec, PoolLayer, PresetName,
 )
+from imgclf.params.numerics import NumericsParams
 from imgclf.params.pipeline import Params, load_params, parse_params
 from imgclf.params.training import (
     AugmentationParams, BaselineParams, BaselinesParams, CnnParams, EarlyStoppingParams, FitParams,

@@ -11,6 +11,7 @@ from imgclf.errors import PipelineError
 from imgclf.params.base import Name, Section, check_unique
 from imgclf.params.data import FetchParams, PreprocessParams, SplitParams
 from imgclf.params.evaluation import EvaluateParams, MlflowParams
+from imgclf.params.numerics import NumericsParams
 from imgclf.params.training import BaselinesParams, CnnParams
 from imgclf.params.transfer import TransferParams
 
@@ -19,6 +20,7 @@ class Params(Section):
     """The whole of ``params.yaml``."""
 
     seed: NonNegativeInt = Field(42, description="seeds NumPy, Python, TensorFlow and scikit-learn everywhere")
+    numerics: NumericsParams = Field(NumericsParams(), description="pins that make results the same on every machine")
     mlflow: MlflowParams = Field(MlflowParams(), description="where runs are logged")
     fetch: FetchParams = Field(FetchParams(), description="the dataset")
     preprocess: PreprocessParams = Field(PreprocessParams(), description="the images' size and colour")

@@ -36,24 +36,26 @@ def gate_checks(metrics: Mapping[str, float], gate: Mapping[str, Bound]) -> dict
 
 def gate_verdict(results: Mapping[str, Mapping[str, float]], registry: RegistryParams) -> dict:
     """The gate's verdict on the best model: which model, its value of ``select_by``, each
-    check and whether all pass. ``version`` is filled in once the model is registered."""
+    check and whether all pass. It depends on the metrics alone (the registry's version number,
+    which grows with every registration, goes to the run index instead)."""
     best = best_model(results, registry.select_by)
     checks = gate_checks(results[best], registry.gate)
     passed = all(checks.values())
     return {"model": best, "select_by": registry.select_by, "value": results[best][registry.select_by],
-            "gate": checks, "gate_passed": passed, "registered_model": registry.name if passed else None,
-            "version": None}
+            "gate": checks, "gate_passed": passed, "registered_model": registry.name if passed else None}
 
 
-def describe_verdict(verdict: Mapping) -> str:
-    """One line for the log: the best model, the gate's result, what was registered."""
+def describe_verdict(verdict: Mapping, version: int | None) -> str:
+    """One line for the log: the best model, the gate's result, what was registered (``version``)."""
     line = f"best by {verdict['select_by']}: {verdict['model']} ({verdict['value']:.4f}); gate "
     failed = [check for check, ok in verdict["gate"].items() if not ok]
     if failed:
         return line + f"failed ({', '.join(failed)}), nothing registered"
-    if verdict["version"] is None:
+    if verdict["registered_model"] is None:
         return line + "passed, registry off (evaluate.registry.name is null)"
-    return line + f"passed, registered {verdict['registered_model']} version {verdict['version']} as {ALIAS!r}"
+    if version is None:
+        return line + "passed, not registered: the MLflow run that logged it is not in this store"
+    return line + f"passed, registered {verdict['registered_model']} version {version} as {ALIAS!r}"
 
 
 def register_candidate(registered_name: str, model_uri: str, checks: Mapping[str, bool]) -> int:

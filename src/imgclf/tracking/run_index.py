@@ -1,4 +1,4 @@
-"""From a commit to its MLflow runs: ``reports/mlflow_runs.json``, and links into the UI."""
+"""The MLflow runs behind the latest results (``mlflow_runs.json``, beside the store), and links into the UI."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ from imgclf.outputs import write_json
 from imgclf.tracking.store import embedded_store_uri, tracking_uri, use_experiment
 
 
-def write_run_index(path: Path, experiment: str, runs: Mapping[str, str]) -> None:
-    """Write run ids (``{run name: run id}``) to ``path``, a small file DVC tracks and git
-    commits: from a commit, its runs; from a run, its ``git_commit`` tag."""
+def write_run_index(path: Path, experiment: str, runs: Mapping[str, str], registered: Mapping | None = None) -> None:
+    """Write run ids (``{run name: run id}``) and the registered version to ``path``: local
+    tracking state like the store itself, neither DVC-tracked nor committed, since ids differ
+    with every run while the results do not. From a commit to its runs: the ``git_commit`` tag."""
     uri = tracking_uri()
     write_json(path, {
         "experiment": experiment,
         "experiment_id": use_experiment(experiment),
         "store": "mlflow.db" if uri == embedded_store_uri() else uri,
         "runs": dict(runs),
+        "registered": dict(registered) if registered else None,
     })
 
 

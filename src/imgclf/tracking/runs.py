@@ -14,7 +14,9 @@ import mlflow
 
 from imgclf.errors import PipelineError, StageKilled
 from imgclf.tracking.store import tracking_uri, use_experiment
-from imgclf.tracking.tags import content_hash, flatten, git_state, library_versions, params_hash, pipeline_params
+from imgclf.tracking.tags import (
+    content_hash, flatten, git_state, library_versions, numerics_tags, params_hash, pipeline_params,
+)
 
 
 @contextmanager
@@ -34,7 +36,7 @@ def model_run(
     use_experiment(params.mlflow.experiment)
     logged = {**pipeline_params(params), **flatten(model_params)}
     tags = {"stage": stage, "model": model, **git_state(), "params_sha256": params_hash(logged),
-            **library_versions()}
+            **library_versions(), **numerics_tags(params.numerics)}
     if data:
         tags["dataset_sha256"] = content_hash(data)
     if os.environ.get("DVC_EXP_NAME"):

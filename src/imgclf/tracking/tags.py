@@ -97,3 +97,16 @@ def pipeline_params(params) -> dict[str, Any]:
     ``params.yaml`` names: seed, data source, image size and colour."""
     return {"seed": params.seed, "fetch.source": params.fetch.source, "fetch.classes": params.fetch.classes,
             "preprocess.image_size": list(params.preprocess.image_size), "preprocess.color": params.preprocess.color}
+
+
+def numerics_tags(numerics) -> dict[str, str]:
+    """Where a run ran and what pinned its arithmetic (``NumericsParams``): the CPU, the pins, the
+    BLAS kernel and thread counts in use."""
+    from imgclf.numerics import cpu, record
+
+    found, machine = record(numerics), cpu()
+    tags = {"numerics.portable": str(numerics.portable), "cpu.model": machine["model"], "cpu.flags": machine["flags"][:5000]}
+    tags.update({f"numerics.{name}": value for name, value in found["pins"].items()})
+    for library in found["blas"]:
+        tags[f"numerics.{library['internal_api']}"] = f"{library.get('architecture') or ''} {library['num_threads']} threads".strip()
+    return tags

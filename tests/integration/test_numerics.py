@@ -1,0 +1,91 @@
+"""Another machine, played on this one: what a second machine would change (the cores a process
+may use, the instruction set oneDNN picks, OpenBLAS's kernel, thread counts from the
+environment) must not change a bit of the models or metrics while ``numerics`` pins them, and
+does change them without the pins (so this test can fail).
+
+The runs work on a clone of the tiny pipeline that shares its DVC cache, so the shared pipeline
+is left as it is for the other tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.tiny import clean_env, dvc, git, set_param
+
+pytestmark = pytest.mark.integration
+
+# What a different machine brings, set from outside; the pins must win over every one of them.
+ANOTHER_MACHINE = {"ONEDNN_MAX_CPU_ISA": "AVX", "OPENBLAS_CORETYPE": "Sandybridge", "OMP_NUM_THREADS": "1",
+                   "OPENBLAS_NUM_THREADS": "2", "TF_NUM_INTRAOP_THREADS": "1"}
+OUTPUTS = ("models/cnn/lenet/model.keras", "models/cnn/lenet/model.json", "models/baselines/logreg/model.skops",
+           "models/baselines/mlp/model.skops", "reports/metrics.json")
+
+
+@pytest.fixture(scope="module")
+def clone(pipeline, tmp_path_factory) -> Path:
+    """A git clone of the tiny pipeline with its outputs checked out from the pipeline's DVC cache."""
+    root = tmp_path_factory.mktemp("numerics") / "repo"
+    subprocess.run(["git", "clone", "-q", str(pipeline), str(root)], check=True)
+    dvc(root, "cache", "dir", "--local", str(pipeline / ".dvc" / "cache"))
+    dvc(root, "checkout")
+    return root
+
+
+def run(root: Path, module: str, *args: str, one_core: bool = False, **env: str) -> None:
+    """One stage, as DVC runs it, optionally pinned to one core and with extra environment."""
+    command = [sys.executable, "-m", module, *args]
+    if one_core:
+        command = ["taskset", "-c", "0", *command]
+    result = subprocess.run(command, cwd=root, env=clean_env(root, **env), capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stderr[-3000:]}"
+
+
+def fingerprint(root: Path, stages: tuple[str, ...]) -> dict[str, str]:
+    """Retrain ``stages`` and hash what they wrote."""
+    for stage in stages:
+        run(root, *stage.split())
+    return {path: hashlib.sha256((root / path).read_bytes()).hexdigest() for path in OUTPUTS if (root / path).exists()}
+
+
+def another_machine(root: Path, stages: tuple[str, ...]) -> dict[str, str]:
+    for stage in stages:
+        run(root, *stage.split(), one_core=True, **ANOTHER_MACHINE)
+    return {path: hashlib.sha256((root / path).read_bytes()).hexdigest() for path in OUTPUTS if (root / path).exists()}
+
+
+@pytest.mark.skipif(shutil.which("taskset") is None, reason="taskset (util-linux) is not installed")
+def test_pinned_numerics_give_the_same_bits_on_another_machine(clone):
+    stages = ("stages.train_baselines", "stages.train_cnn lenet", "stages.evaluate")
+    here = fingerprint(clone, stages)
+    there = another_machine(clone, stages)
+    assert set(here) == set(OUTPUTS)
+    assert here == there, {path: "differs" for path in here if here[path] != there.get(path)}
+
+
+@pytest.mark.skipif(shutil.which("taskset") is None, reason="taskset (util-linux) is not installed")
+def test_without_the_pins_another_machine_gives_other_weights(clone):
+    set_param(clone, ("numerics", "portable"), False)
+    git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "machine-bound")
+    try:
+        stages = ("stages.train_cnn lenet",)
+        here, there = fingerprint(clone, stages), another_machine(clone, stages)
+        assert here["models/cnn/lenet/model.keras"] != there["models/cnn/lenet/model.keras"]
+        meta = (clone / "models/cnn/lenet/model.json").read_text()
+        assert '"machine_bound"' in meta and '"ONEDNN_MAX_CPU_ISA": "AVX"' in meta
+    finally:
+        set_param(clone, ("numerics", "portable"), True)
+
+
+def test_a_stage_says_when_a_pin_replaces_the_environment(clone):
+    result = subprocess.run([sys.executable, "-c", "import stages"], cwd=clone, capture_output=True, text=True,
+                            env=clean_env(clone, ONEDNN_MAX_CPU_ISA="AVX512_CORE"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ("numerics: ONEDNN_MAX_CPU_ISA=AVX512_CORE from the environment replaced by the "
+                                     "pinned AVX2 (numerics.portable: false keeps the environment's)")
