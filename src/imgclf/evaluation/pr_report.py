@@ -3,7 +3,8 @@
     python -m imgclf.evaluation.pr_report [--base main] [--out reports/pr.md] [--artifacts-url URL]
 
 ``reports/pr.md`` holds ``dvc params diff`` and ``dvc metrics diff`` against the base, every
-chart whose data changed (before and after, drawn into ``reports/pr/``), and the MLflow runs
+chart whose data changed (before and after, drawn into ``reports/pr/``), the hardware of both
+sides (``imgclf.evaluation.machines``), and the MLflow runs
 that made the results, linked when ``MLFLOW_TRACKING_URI`` is a tracking server. The chart data
 compared are the ``cache: false`` files under ``reports/plots`` that git holds for each commit.
 """
@@ -19,8 +20,10 @@ import yaml
 
 from imgclf.evaluation import charts
 from imgclf.errors import PipelineError, run_stage
-from imgclf.layout import RUN_INDEX
-from imgclf.outputs import atomic_dir, atomic_path
+from imgclf.evaluation.machines import machine_notes
+from imgclf.layout import NUMERICS, RUN_INDEX
+from imgclf.numerics import cpu
+from imgclf.outputs import atomic_dir, atomic_path, read_json
 from imgclf.tools import run_tool
 from imgclf.tracking.run_index import run_url
 
@@ -104,6 +107,8 @@ def write_report(base: str, out: Path, artifacts_url: str | None = None) -> list
             lines.append("None.")
         elif artifacts_url:
             lines += ["", f"Before-and-after images: {artifacts_url}"]
+    lines += ["", "## Hardware", "", *machine_notes(at_base(base, NUMERICS.as_posix()),
+                                                  read_json(NUMERICS) if NUMERICS.exists() else None, cpu()["model"])]
     server = os.environ.get("MLFLOW_TRACKING_URI", "")
     lines += ["", "## MLflow runs", "", *run_lines(server if server.startswith(("http://", "https://")) else None)]
     with atomic_path(out) as tmp:
