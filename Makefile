@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install repro test experiment queue report clean-store
+.PHONY: install repro test experiment queue report push pull clean-store
 
 install: $(STAMP)
 
@@ -38,6 +38,14 @@ BASE ?= main
 report: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.evaluation.pr_report --base $(BASE) $(ARGS)
 
+## Upload the cached data and models to the default DVC remote (.dvc/config): make push [ARGS="-r name --run-cache"]
+push: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc push $(ARGS)
+
+## Download the data and models of this commit from the DVC remote: make pull [ARGS="--allow-missing"]
+pull: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc pull $(ARGS)
+
 ## Delete the local MLflow store (runs and artifacts).
 clean-store:
-	rm -rf mlflow.db mlartifacts
+	rm -rf mlflow.db mlartifacts mlflow_runs.json
