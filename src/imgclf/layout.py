@@ -5,26 +5,23 @@
 
 from pathlib import Path
 
-RAW = Path("data/raw")
-PREPARED = Path("data/prepared")
-SPLIT = Path("data/split")
+DATA, MODELS, REPORTS = Path("data"), Path("models"), Path("reports")
+
+RAW = DATA / "raw"  # fetch: images.npz (array sources) or files.csv (image folders), manifest.json
+PREPARED = DATA / "prepared"  # preprocess: images.npz at the target size and colour
+SPLIT = DATA / "split"  # split: train / validation / test .npz and split.json
 IMAGES_FILE = "images.npz"  # an array source, and the prepared images
 FILES_FILE = "files.csv"  # an image folder's index of files
 MANIFEST_FILE = "manifest.json"
 
-BASELINES = Path("models/baselines")
-CNN = Path("models/cnn")
-PRETRAINED = Path("models/pretrained")
-TRANSFER = Path("models/transfer")
+BASELINES, CNN = MODELS / "baselines", MODELS / "cnn"  # a folder per model: <name>/
+PRETRAINED, TRANSFER = MODELS / "pretrained", MODELS / "transfer"
 
-METRICS = Path("reports/metrics.json")
-PLOTS = Path("reports/plots")
-FIGURES = Path("reports/figures")
-SUMMARY = Path("reports/summary.md")
-PAGE = Path("reports/index.html")
-REGISTRY = Path("reports/registry.json")
-DATA_QUALITY = Path("reports/data_quality.json")
-NUMERICS = Path("reports/numerics.json")
+# evaluate's outputs, and preprocess's data-quality report
+METRICS, REGISTRY, NUMERICS = REPORTS / "metrics.json", REPORTS / "registry.json", REPORTS / "numerics.json"
+PLOTS, FIGURES = REPORTS / "plots", REPORTS / "figures"  # chart data (git), PNG charts (DVC)
+SUMMARY, PAGE = REPORTS / "summary.md", REPORTS / "index.html"
+DATA_QUALITY = REPORTS / "data_quality.json"
 
 # Local tracking state beside mlflow.db, never committed: the runs behind the latest results.
 RUN_INDEX = Path("mlflow_runs.json")

@@ -13,63 +13,44 @@ from pydantic import TypeAdapter
 from imgclf.params import LayerSpec
 
 
-def _conv_bn_relu(filters: int) -> list[dict]:
-    return [
-        {"type": "conv", "filters": filters, "kernel": 3, "padding": "same", "activation": "linear"},
-        {"type": "batch_norm"},
-        {"type": "activation", "function": "relu"},
-    ]
+def conv(filters: int, kernel: int = 3, **options) -> dict:
+    """A conv layer spec (``strides``, ``padding``, ``activation`` as given)."""
+    return {"type": "conv", "filters": filters, "kernel": kernel, **options}
+
+
+def conv_bn_relu(filters: int) -> list[dict]:
+    """A linear 3x3 conv, batch normalisation, then ReLU."""
+    return [conv(filters, padding="same", activation="linear"), {"type": "batch_norm"},
+            {"type": "activation", "function": "relu"}]
+
+
+POOL, FLATTEN = {"type": "max_pool", "size": 2}, {"type": "flatten"}
+
+
+def dense(units: int) -> dict:
+    return {"type": "dense", "units": units}
+
+
+def dropout(rate: float) -> dict:
+    return {"type": "dropout", "rate": rate}
 
 
 PRESETS: dict[str, list[dict]] = {
     # MNIST tutorial, LeNet-style.
-    "lenet": [
-        {"type": "conv", "filters": 20, "kernel": 5},
-        {"type": "max_pool", "size": 2},
-        {"type": "conv", "filters": 50, "kernel": 5},
-        {"type": "max_pool", "size": 2},
-        {"type": "flatten"},
-        {"type": "dense", "units": 500},
-    ],
+    "lenet": [conv(20, 5), POOL, conv(50, 5), POOL, FLATTEN, dense(500)],
     # Fashion-MNIST tutorial: Conv-BatchNorm-ReLU blocks with dropout. BatchNorm momentum 0.9
     # (not Keras' 0.99): with few steps per epoch the moving statistics otherwise lag so far
     # behind that validation accuracy stays at chance.
-    "fashion_bn": [
-        *_conv_bn_relu(32), *_conv_bn_relu(32),
-        {"type": "max_pool", "size": 2},
-        {"type": "dropout", "rate": 0.25},
-        *_conv_bn_relu(64), *_conv_bn_relu(64),
-        {"type": "max_pool", "size": 2},
-        {"type": "dropout", "rate": 0.30},
-        {"type": "flatten"},
-        {"type": "dense", "units": 128},
-        {"type": "dropout", "rate": 0.40},
-    ],
+    "fashion_bn": [*conv_bn_relu(32), *conv_bn_relu(32), POOL, dropout(0.25),
+                   *conv_bn_relu(64), *conv_bn_relu(64), POOL, dropout(0.30),
+                   FLATTEN, dense(128), dropout(0.40)],
     # Dogs vs Cats tutorial (50x50 inputs).
-    "catdog": [
-        {"type": "conv", "filters": 32, "kernel": 3, "padding": "same"},
-        {"type": "conv", "filters": 32, "kernel": 3},
-        {"type": "max_pool", "size": 2},
-        {"type": "dropout", "rate": 0.25},
-        {"type": "conv", "filters": 64, "kernel": 3, "strides": 2, "padding": "same"},
-        {"type": "conv", "filters": 64, "kernel": 3},
-        {"type": "max_pool", "size": 2},
-        {"type": "dropout", "rate": 0.25},
-        {"type": "flatten"},
-        {"type": "dense", "units": 50},
-        {"type": "dropout", "rate": 0.25},
-    ],
+    "catdog": [conv(32, padding="same"), conv(32), POOL, dropout(0.25),
+               conv(64, strides=2, padding="same"), conv(64), POOL, dropout(0.25),
+               FLATTEN, dense(50), dropout(0.25)],
     # CIFAR-10 two-class tutorial (32x32 RGB).
-    "cifar_small": [
-        {"type": "conv", "filters": 32, "kernel": 3, "padding": "same"},
-        {"type": "max_pool", "size": 2},
-        {"type": "conv", "filters": 64, "kernel": 3, "padding": "same"},
-        {"type": "max_pool", "size": 2},
-        {"type": "conv", "filters": 128, "kernel": 3},
-        {"type": "max_pool", "size": 2},
-        {"type": "flatten"},
-        {"type": "dense", "units": 512},
-    ],
+    "cifar_small": [conv(32, padding="same"), POOL, conv(64, padding="same"), POOL, conv(128), POOL,
+                    FLATTEN, dense(512)],
 }
 
 
