@@ -42,6 +42,8 @@ class PreprocessParams(Section):
     max_bad_fraction: Probability = Field(0.01, description="unreadable or corrupt files are skipped and listed in "
                                           "reports/data_quality.json; above this share the stage fails")
     workers: PositiveInt | None = Field(None, description="decoding threads (null: one per core)")
+    max_pixels: PositiveInt = Field(178_956_970, description="refuse an image whose header declares more pixels "
+                                    "(width x height) before decoding it: decompression bombs; Pillow's limit")
 
 
 class SplitParams(Section):

@@ -65,3 +65,5 @@ class MlflowParams(Section):
     """The MLflow experiment every run of this pipeline is logged under."""
 
     experiment: str = Field("image-classification", min_length=1, description="the experiment's name")
+    check_timeout: Annotated[float, Field(gt=0.0, le=120.0)] = Field(
+        5.0, description="seconds a stage waits for the tracking store at its start before it stops, naming the URI")
