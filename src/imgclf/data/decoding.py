@@ -5,6 +5,13 @@ every core without forking (a forked worker calling ``cv2.setNumThreads`` after 
 OpenCV deadlocks). A JPEG much larger than the target is decoded at 1/2, 1/4 or 1/8 scale
 (libjpeg's DCT scaling), which is far cheaper than decoding it whole; only one image per
 thread is ever held at full size.
+
+Before any decoding, the width x height a file's header declares is checked against
+``preprocess.max_pixels``, so a decompression bomb (a small file declaring a huge image) is
+refused, not decoded. The headers read are JPEG's, PNG's, BMP's and WebP's (VP8, VP8L, VP8X).
+Other formats OpenCV recognises by content (TIFF, GIF, AVIF, JPEG 2000, PNM, HDR, Sun raster)
+are not checked here, nor is a file whose header is cut short: they go to OpenCV, whose own
+limit (``OPENCV_IO_MAX_IMAGE_PIXELS``, 2**30 pixels by default) applies.
 """
 
 from __future__ import annotations
@@ -41,6 +48,57 @@ def jpeg_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """(height, width) from a PNG's IHDR chunk, or None if not a PNG or cut short."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or len(data) < 24:
+        return None
+    return int.from_bytes(data[20:24], "big"), int.from_bytes(data[16:20], "big")
+
+
+def bmp_size(data: bytes) -> tuple[int, int] | None:
+    """(height, width) from a BMP's DIB header (a negative height means top-down rows)."""
+    if data[:2] != b"BM" or len(data) < 26:
+        return None
+    if int.from_bytes(data[14:18], "little") == 12:  # BITMAPCOREHEADER: 16-bit sizes
+        return int.from_bytes(data[20:22], "little"), int.from_bytes(data[18:20], "little")
+    return (abs(int.from_bytes(data[22:26], "little", signed=True)),
+            abs(int.from_bytes(data[18:22], "little", signed=True)))
+
+
+def webp_size(data: bytes) -> tuple[int, int] | None:
+    """(height, width) from a WebP's first chunk: VP8 (lossy), VP8L (lossless) or VP8X (extended)."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP" or len(data) < 30:
+        return None
+    kind = data[12:16]
+    if kind == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":  # frame tag, start code, 14-bit sizes
+        return int.from_bytes(data[28:30], "little") & 0x3FFF, int.from_bytes(data[26:28], "little") & 0x3FFF
+    if kind == b"VP8L" and data[20] == 0x2F:  # 14 bits of width - 1, then 14 of height - 1
+        bits = int.from_bytes(data[21:25], "little")
+        return ((bits >> 14) & 0x3FFF) + 1, (bits & 0x3FFF) + 1
+    if kind == b"VP8X":  # canvas width - 1 and height - 1, 24 bits each
+        return int.from_bytes(data[27:30], "little") + 1, int.from_bytes(data[24:27], "little") + 1
+    return None
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(height, width) declared by a JPEG, PNG, BMP or WebP header, without decoding; None for
+    other formats and headers cut short."""
+    for reader in (jpeg_size, png_size, bmp_size, webp_size):
+        dims = reader(data)
+        if dims is not None:
+            return dims
+    return None
+
+
+def too_many_pixels(data: bytes, max_pixels: int) -> str | None:
+    """The reason to refuse a file whose header declares more than ``max_pixels`` pixels, else None."""
+    dims = header_size(data)
+    if dims is None or dims[0] * dims[1] <= max_pixels:
+        return None
+    height, width = dims
+    return f"too many pixels ({width} x {height} = {width * height}, over preprocess.max_pixels {max_pixels})"
+
+
 def reduction_factor(data: bytes, size: tuple[int, int]) -> int:
     """The largest of 8, 4, 2 by which the JPEG can be shrunk while staying at least ``size``."""
     dims = jpeg_size(data)
@@ -52,14 +110,20 @@ def reduction_factor(data: bytes, size: tuple[int, int]) -> int:
     return 1
 
 
-def decode_image(path: Path, size: tuple[int, int], color: str, fit: str = "stretch") -> tuple[np.ndarray | None, str | None]:
-    """One file to an ``(H, W, C)`` uint8 image, or ``(None, reason)`` when it cannot be used."""
+def decode_image(
+    path: Path, size: tuple[int, int], color: str, fit: str = "stretch", *, max_pixels: int,
+) -> tuple[np.ndarray | None, str | None]:
+    """One file to an ``(H, W, C)`` uint8 image, or ``(None, reason)`` when it cannot be used
+    (one whose header declares more than ``max_pixels`` pixels is refused undecoded)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         return None, f"unreadable ({exc.strerror or exc})"
     if not data:
         return None, "empty file"
+    bomb = too_many_pixels(data, max_pixels)
+    if bomb:
+        return None, bomb
     if data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-1024:]:
         return None, "truncated JPEG (no end-of-image marker)"
     flag = REDUCED[color][reduction_factor(data, size)]
@@ -73,9 +137,10 @@ def decode_image(path: Path, size: tuple[int, int], color: str, fit: str = "stre
 
 def decode_images(
     paths: list[Path], size: tuple[int, int], color: str, fit: str = "stretch",
-    workers: int | None = None, progress: bool = True,
+    workers: int | None = None, progress: bool = True, *, max_pixels: int,
 ) -> tuple[np.ndarray, dict[int, str]]:
-    """Decode ``paths`` in parallel into one ``(N, H, W, C)`` array.
+    """Decode ``paths`` in parallel into one ``(N, H, W, C)`` array, refusing any file whose
+    header declares more than ``max_pixels`` pixels.
 
     Returns the array (rows of unusable files left black) and ``{index: reason}`` for those.
     """
@@ -86,7 +151,7 @@ def decode_images(
     bad: dict[int, str] = {}
 
     def work(i: int) -> None:
-        image, reason = decode_image(paths[i], size, color, fit)
+        image, reason = decode_image(paths[i], size, color, fit, max_pixels=max_pixels)
         if image is None:
             bad[i] = reason
         else:

@@ -18,8 +18,8 @@ from imgclf.params import PreprocessParams
 def prepare(raw: Path, manifest: dict, params: PreprocessParams) -> tuple[ImageSet, dict]:
     """The raw data at the target size and colour, and a data-quality report.
 
-    Files that cannot be decoded are skipped and listed; beyond ``max_bad_fraction`` of them
-    the stage stops, naming the first few.
+    Files that cannot be decoded, or whose header declares more than ``max_pixels`` pixels, are
+    skipped and listed; beyond ``max_bad_fraction`` of them the stage stops, naming the first few.
     """
     if manifest["kind"] == "arrays":
         data = prepare_images(load_imageset(raw / IMAGES_FILE), params.image_size, params.color, params.fit)
@@ -28,7 +28,7 @@ def prepare(raw: Path, manifest: dict, params: PreprocessParams) -> tuple[ImageS
         rows = list(csv.DictReader(f))
     root = raw / manifest["root_in_raw"] if "root_in_raw" in manifest else Path(manifest["root"])
     images, bad = decode_images([root / r["path"] for r in rows], params.image_size, params.color,
-                                params.fit, params.workers)
+                                params.fit, params.workers, max_pixels=params.max_pixels)
     fraction = len(bad) / max(len(rows), 1)
     listed = [{"path": rows[i]["path"], "reason": reason} for i, reason in sorted(bad.items())]
     if fraction > params.max_bad_fraction:

@@ -2,7 +2,9 @@
 
     python -m imgclf.serving.predict MODEL_DIR IMAGE_OR_FOLDER_OR_GLOB [...] [--out predictions.csv]
 
-Each image gets the preprocessing the model was trained with (recorded in its ``model.json``).
+Each image gets the preprocessing the model was trained with (recorded in its ``model.json``);
+an image whose header declares more pixels than ``preprocess.max_pixels`` (the model's, else the
+schema's default) is refused undecoded.
 The table and CSV give the predicted class, the probability of every class, and ``uncertain``
 when the answer falls in the grey zone. An unreadable file is reported in its row.
 """
@@ -22,7 +24,7 @@ from imgclf.data.decoding import decode_image
 from imgclf.data.folders import IMAGE_SUFFIXES
 from imgclf.models.loading import load_model
 from imgclf.outputs import atomic_path
-from imgclf.params import EvaluateParams
+from imgclf.params import EvaluateParams, PreprocessParams
 
 
 def expand(inputs: list[str]) -> list[Path]:
@@ -50,9 +52,10 @@ def predict(model_dir: Path, paths: list[Path], grey_zone: tuple[float, float]) 
         raise PipelineError(f"{model_dir}/model.json: no preprocessing recorded; re-run its training stage")
     names = model.meta["class_names"]
     size = tuple(prep["image_size"])
+    max_pixels = prep.get("max_pixels", PreprocessParams().max_pixels)
     rows, images = [], []
     for path in paths:
-        image, reason = decode_image(path, size, prep["color"], prep.get("fit", "stretch"))
+        image, reason = decode_image(path, size, prep["color"], prep.get("fit", "stretch"), max_pixels=max_pixels)
         rows.append({"file": str(path), "error": reason or ""})
         if image is not None:
             images.append(image)
