@@ -17,6 +17,7 @@ from imgclf.tracking.lineage import URI_TAG, find_model_run
 from imgclf.tracking.registry import describe_verdict, gate_verdict, register_candidate
 from imgclf.tracking.run_index import write_run_index
 from imgclf.tracking.runs import add_to_finished_run, model_run
+from imgclf.tracking.preflight import check_tracking_store
 from imgclf.tracking.store import tracking_uri
 
 
@@ -46,6 +47,7 @@ def evaluation_of(model: LoadedModel, directory, test: ImageSet, validation: Ima
 
 def main() -> None:
     params = load_params()
+    check_tracking_store(params)  # before any work: a store that cannot be used stops the stage here
     ev, experiment = params.evaluate, params.mlflow.experiment
     directories = layout.model_dirs([m.name for m in params.train_baselines.models], list(params.train_cnn))
     test = load_imageset(layout.split_file("test"))

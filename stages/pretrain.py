@@ -23,6 +23,7 @@ from imgclf.params import load_params
 from imgclf.data.splitting import holdout_split
 from imgclf.tracking.lineage import link_model
 from imgclf.tracking.runs import epoch_logger, model_run
+from imgclf.tracking.preflight import check_tracking_store
 from imgclf.models.training import compile_model, fit, seed_everything
 
 STAGE = "pretrain"
@@ -31,6 +32,7 @@ VALIDATION_FRACTION = 0.15
 
 def main() -> None:
     params = load_params()
+    check_tracking_store(params)  # before any work: a store that cannot be used stops the stage here
     pre = params.transfer.pretrain
     with tempfile.TemporaryDirectory(prefix="pretrain-") as workdir:
         source = load_source(pre.data, params.preprocess, Path(workdir))

@@ -13,12 +13,14 @@ from imgclf.params import load_params
 from imgclf.tracking.lineage import link_model
 from imgclf.tracking.model_logging import log_model
 from imgclf.tracking.runs import model_run
+from imgclf.tracking.preflight import check_tracking_store
 
 STAGE = "train_baselines"
 
 
 def main() -> None:
     params = load_params()
+    check_tracking_store(params)  # before any work: a store that cannot be used stops the stage here
     train = load_imageset(layout.split_file("train"))
     validation = load_imageset(layout.split_file("validation"))
     data = [layout.split_file("train"), layout.split_file("validation")]

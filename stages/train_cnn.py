@@ -16,6 +16,7 @@ from imgclf.params import load_params
 from imgclf.tracking.lineage import link_model
 from imgclf.tracking.model_logging import log_model
 from imgclf.tracking.runs import epoch_logger, model_run
+from imgclf.tracking.preflight import check_tracking_store
 from imgclf.models.training import compile_model, distribution_strategy, fit, seed_everything
 
 STAGE = "train_cnn"
@@ -23,6 +24,7 @@ STAGE = "train_cnn"
 
 def main() -> None:
     params = load_params()
+    check_tracking_store(params)  # before any work: a store that cannot be used stops the stage here
     name = sys.argv[1] if len(sys.argv) == 2 else None
     if name not in params.train_cnn:
         raise PipelineError(f"usage: python -m stages.train_cnn NAME, NAME one of {', '.join(params.train_cnn)}")

@@ -12,6 +12,7 @@ from imgclf.params import load_params
 from imgclf.tracking.lineage import link_model
 from imgclf.tracking.model_logging import log_model
 from imgclf.tracking.runs import epoch_logger, model_run
+from imgclf.tracking.preflight import check_tracking_store
 from imgclf.models.training import compile_model, fit, seed_everything
 from imgclf.models.transfer import base_layer_index, build_transfer_model, load_base, trainable_weight_count, unfreeze_from
 
@@ -21,6 +22,7 @@ NAME = "transfer"
 
 def main() -> None:
     params = load_params()
+    check_tracking_store(params)  # before any work: a store that cannot be used stops the stage here
     tp = params.transfer
     train = load_imageset(layout.split_file("train"))
     validation = load_imageset(layout.split_file("validation"))

@@ -1,8 +1,7 @@
 """Where the MLflow store is: ``sqlite:///<repo>/mlflow.db`` with artifacts in ``<repo>/mlartifacts``.
 
 ``MLFLOW_TRACKING_URI`` overrides it (a tracking server, say). The repository is found from
-``DVC_ROOT``, also from DVC's temporary experiment workspaces, and the path is always absolute.
-"""
+``DVC_ROOT``, also from DVC's temporary experiment workspaces, and the path is always absolute."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ import os
 from pathlib import Path
 
 import mlflow
-
 
 def repo_root() -> Path:
     """The pipeline's root directory, absolute: ``DVC_ROOT`` when DVC runs the stage, else the
