@@ -7,7 +7,7 @@ import pytest
 from imgclf.data.dataset import ImageSet
 from tests.helpers import make_imageset
 
-
+pytest_plugins = ["tests.ci_required"]
 
 
 @pytest.fixture

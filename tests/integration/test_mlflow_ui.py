@@ -32,6 +32,7 @@ def as_shown(value: float) -> str:
     return text.removesuffix(".0")
 
 
+@pytest.mark.required_in_ci
 @pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (apt install chromium; CI installs it)")
 def test_every_model_run_is_listed_with_its_test_accuracy(pipeline, tmp_path):
     from playwright.sync_api import sync_playwright
