@@ -14,6 +14,7 @@ import os
 import platform
 import sys
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -64,6 +65,23 @@ def pin_from_params_file(path: str | Path = "params.yaml") -> None:
         print(note, file=sys.stderr)
 
 
+def installed(candidates: Sequence[str]) -> tuple[str, str] | None:
+    """The first of ``candidates`` (distribution names of one library) that is installed, and
+    its version; None if none is."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for distribution in candidates:
+        try:
+            return distribution, version(distribution)
+        except PackageNotFoundError:
+            continue
+    return None
+
+
+# The distributions whose versions can change a number.
+NUMERIC_LIBRARIES = ("numpy", "scipy", "scikit-learn", "tensorflow", "tensorflow-cpu", "keras", "opencv-python-headless")
+
+
 def cpu() -> dict[str, str]:
     """The CPU's model name and instruction-set flags (Linux's /proc/cpuinfo; elsewhere what
     ``platform`` knows)."""
@@ -89,14 +107,7 @@ def record(numerics: NumericsParams) -> dict[str, Any]:
     """What determined this process's numbers: the pins and the kernels and threads in use. With
     ``portable`` it holds nothing machine-specific, so equal records mean equal bits; without, it
     names the CPU, since the numbers are then bound to it."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    libraries = {}
-    for name in ("numpy", "scipy", "scikit-learn", "tensorflow", "tensorflow-cpu", "keras", "opencv-python-headless"):
-        try:
-            libraries[name] = version(name)
-        except PackageNotFoundError:
-            continue
+    libraries = dict(filter(None, (installed([name]) for name in NUMERIC_LIBRARIES)))
     found = {"portable": numerics.portable, "pins": pins(numerics), "blas": blas_in_use(),
              "python": platform.python_version(), "libraries": libraries}
     if not numerics.portable:

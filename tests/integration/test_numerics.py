@@ -47,17 +47,15 @@ def run(root: Path, module: str, *args: str, one_core: bool = False, **env: str)
     assert result.returncode == 0, f"{' '.join(command)}:\n{result.stderr[-3000:]}"
 
 
-def fingerprint(root: Path, stages: tuple[str, ...]) -> dict[str, str]:
-    """Retrain ``stages`` and hash what they wrote."""
+def fingerprint(root: Path, stages: tuple[str, ...], elsewhere: bool = False) -> dict[str, str]:
+    """Retrain ``stages`` (``elsewhere``: as another machine would) and hash what they wrote."""
     for stage in stages:
-        run(root, *stage.split())
+        run(root, *stage.split(), **({"one_core": True, **ANOTHER_MACHINE} if elsewhere else {}))
     return {path: hashlib.sha256((root / path).read_bytes()).hexdigest() for path in OUTPUTS if (root / path).exists()}
 
 
 def another_machine(root: Path, stages: tuple[str, ...]) -> dict[str, str]:
-    for stage in stages:
-        run(root, *stage.split(), one_core=True, **ANOTHER_MACHINE)
-    return {path: hashlib.sha256((root / path).read_bytes()).hexdigest() for path in OUTPUTS if (root / path).exists()}
+    return fingerprint(root, stages, elsewhere=True)
 
 
 @pytest.mark.skipif(shutil.which("taskset") is None, reason="taskset (util-linux) is not installed")

@@ -90,24 +90,28 @@ def header_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def too_many_pixels(data: bytes, max_pixels: int) -> str | None:
-    """The reason to refuse a file whose header declares more than ``max_pixels`` pixels, else None."""
-    dims = header_size(data)
+def too_many_pixels(dims: tuple[int, int] | None, max_pixels: int) -> str | None:
+    """The reason to refuse a file whose header declared ``dims`` = (height, width) with more
+    than ``max_pixels`` pixels, else None."""
     if dims is None or dims[0] * dims[1] <= max_pixels:
         return None
     height, width = dims
     return f"too many pixels ({width} x {height} = {width * height}, over preprocess.max_pixels {max_pixels})"
 
 
-def reduction_factor(data: bytes, size: tuple[int, int]) -> int:
-    """The largest of 8, 4, 2 by which the JPEG can be shrunk while staying at least ``size``."""
-    dims = jpeg_size(data)
+def shrink_factor(dims: tuple[int, int] | None, size: tuple[int, int]) -> int:
+    """The largest of 8, 4, 2 by which an image of ``dims`` can be shrunk while staying at least ``size``."""
     if dims is None:
         return 1
     for factor in (8, 4, 2):
         if dims[0] // factor >= size[0] and dims[1] // factor >= size[1]:
             return factor
     return 1
+
+
+def reduction_factor(data: bytes, size: tuple[int, int]) -> int:
+    """The factor libjpeg may decode the JPEG ``data`` at (:func:`shrink_factor`); 1 for other files."""
+    return shrink_factor(jpeg_size(data), size)
 
 
 def decode_image(
@@ -121,12 +125,14 @@ def decode_image(
         return None, f"unreadable ({exc.strerror or exc})"
     if not data:
         return None, "empty file"
-    bomb = too_many_pixels(data, max_pixels)
+    dims = header_size(data)  # read once: for the pixel limit and for JPEG's reduced decoding
+    bomb = too_many_pixels(dims, max_pixels)
     if bomb:
         return None, bomb
-    if data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-1024:]:
+    jpeg = data[:2] == b"\xff\xd8"
+    if jpeg and b"\xff\xd9" not in data[-1024:]:
         return None, "truncated JPEG (no end-of-image marker)"
-    flag = REDUCED[color][reduction_factor(data, size)]
+    flag = REDUCED[color][shrink_factor(dims, size) if jpeg else 1]
     image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
     if image is None:
         return None, "not a decodable image"

@@ -29,10 +29,7 @@ def machine_notes(before: Mapping | None, after: Mapping | None, this_cpu: str) 
     suspect = []
     for name in sorted(set(before) & set(after)):
         old, new = before[name] or {}, after[name] or {}
-        bound = "machine_bound" in old or "machine_bound" in new
-        if bound and old.get("machine_bound", {}).get("model") != new.get("machine_bound", {}).get("model"):
-            suspect.append(name)
-        elif bound and old.get("machine_bound") != new.get("machine_bound"):
+        if ("machine_bound" in old or "machine_bound" in new) and old.get("machine_bound") != new.get("machine_bound"):
             suspect.append(name)
     if suspect:
         lines.append(f"- made on different hardware without the pins, so their differences may come from the "

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from imgclf.numerics import installed
 from imgclf.outputs import sha256_file
 from imgclf.tracking.store import repo_root
 
@@ -45,19 +46,6 @@ LIBRARIES = {
     "keras": ("keras",), "scikit-learn": ("scikit-learn",), "numpy": ("numpy",),
     "mlflow": ("mlflow",), "dvc": ("dvc",), "opencv": ("opencv-python-headless", "opencv-python"),
 }
-
-
-def installed(candidates: Sequence[str]) -> tuple[str, str] | None:
-    """The first of ``candidates`` (distribution names of one library) that is installed, and
-    its version; None if none is."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    for distribution in candidates:
-        try:
-            return distribution, version(distribution)
-        except PackageNotFoundError:
-            continue
-    return None
 
 
 def requirement(library: str) -> str:
