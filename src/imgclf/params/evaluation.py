@@ -52,6 +52,10 @@ class EvaluateParams(Section):
                                       "metrics and a reliability diagram after it too")
     feature_map_images: Annotated[int, Field(ge=0, le=16)] = Field(3, description="test images whose first conv "
                                                                    "layers' maps are drawn (Keras models)")
+    confidence_level: Annotated[float, Field(gt=0.5, lt=1.0)] = Field(0.95, description="the level of the "
+                                                                       "bootstrap intervals around test metrics")
+    bootstrap_resamples: Annotated[int, Field(ge=100, le=100_000)] = Field(1000, description="resamples of the "
+                                                                           "test set behind each interval (seeded)")
     registry: RegistryParams = Field(RegistryParams(), description="the registry gate")
 
     @model_validator(mode="after")
