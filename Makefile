@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install repro test experiment queue report push pull clean-store
+.PHONY: install repro test experiment queue report push pull sync clean-store
 
 install: $(STAMP)
 
@@ -46,6 +46,10 @@ push: $(STAMP)
 pull: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc pull $(ARGS)
 
+## Upload the MLflow runs kept in mlflow_spool/ while the tracking store was away (each once).
+sync: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.tracking.sync
+
 ## Delete the local MLflow store (runs and artifacts).
 clean-store:
-	rm -rf mlflow.db mlartifacts mlflow_runs.json
+	rm -rf mlflow.db mlartifacts mlflow_runs.json mlflow_spool

@@ -87,12 +87,12 @@ def main() -> None:
         version = register_candidate(verdict["registered_model"], model_uris[verdict["model"]], verdict["gate"])
     print(f"evaluate: {describe_verdict(verdict, version)}")
     write_json(layout.REGISTRY, verdict)
-    with model_run(params, "evaluate", "comparison", {"models": ",".join(results)}, [layout.split_file("test")]) as run_id:
-        mlflow.log_metric("gate_passed", float(verdict["gate_passed"]))
+    with model_run(params, "evaluate", "comparison", {"models": ",".join(results)}, [layout.split_file("test")]) as comparison:
+        comparison.log_metric("gate_passed", float(verdict["gate_passed"]))
         for path in (layout.SUMMARY, layout.PAGE, layout.METRICS, layout.REGISTRY, layout.NUMERICS):
             mlflow.log_artifact(str(path))
     registered = {"name": verdict["registered_model"], "version": version} if version else None
-    write_run_index(layout.RUN_INDEX, experiment, {**runs, "evaluate/comparison": run_id}, registered)
+    write_run_index(layout.RUN_INDEX, experiment, {**runs, "evaluate/comparison": comparison.run_id}, registered)
 
 
 if __name__ == "__main__":

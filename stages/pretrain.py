@@ -9,7 +9,6 @@ fine-tuning parameter does not retrain it.
 import tempfile
 from pathlib import Path
 
-import mlflow
 
 from imgclf import layout
 from imgclf.models.cnn import build_cnn
@@ -21,7 +20,6 @@ from imgclf.models.presets import layer_specs
 from imgclf.numerics import record
 from imgclf.params import load_params
 from imgclf.data.splitting import holdout_split
-from imgclf.tracking.lineage import link_model
 from imgclf.tracking.runs import epoch_logger, model_run
 from imgclf.tracking.preflight import check_tracking_store
 from imgclf.models.training import compile_model, fit, seed_everything
@@ -41,12 +39,12 @@ def main() -> None:
     seed_everything(params.seed)
     model = build_cnn(layer_specs(pre.architecture), source.images.shape[1:], len(source.class_names), "pretrained")
     compile_model(model, pre)
-    with model_run(params, STAGE, pre.data.source, pre.model_dump()) as run_id:
-        history = fit(model, train, validation, pre, callbacks=[epoch_logger()])
-        mlflow.log_metric("best_val_accuracy", max(history.history["val_accuracy"]))
+    with model_run(params, STAGE, pre.data.source, pre.model_dump()) as run:
+        history = fit(model, train, validation, pre, callbacks=[epoch_logger(run)])
+        run.log_metric("best_val_accuracy", max(history.history["val_accuracy"]))
     with atomic_dir(layout.PRETRAINED) as out:
         meta = model_meta(f"pretrained_{pre.data.source}", STAGE, source, numerics=record(params.numerics))
-        link_model(run_id, save_model(out, model, "keras", meta))
+        run.link(save_model(out, model, "keras", meta))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,5 @@
 """train_baselines: fit each scikit-learn model listed in params; save and track each one."""
 
-import mlflow
-
 from imgclf import layout
 from imgclf.models.baselines import build_baseline
 from imgclf.data.dataset import load_imageset
@@ -10,8 +8,6 @@ from imgclf.models.store import model_meta, save_model
 from imgclf.outputs import atomic_dir
 from imgclf.numerics import record
 from imgclf.params import load_params
-from imgclf.tracking.lineage import link_model
-from imgclf.tracking.model_logging import log_model
 from imgclf.tracking.runs import model_run
 from imgclf.tracking.preflight import check_tracking_store
 
@@ -26,19 +22,19 @@ def main() -> None:
     data = [layout.split_file("train"), layout.split_file("validation")]
     with atomic_dir(layout.BASELINES) as out:
         for spec in params.train_baselines.models:
-            with model_run(params, STAGE, spec.name, spec.model_dump(), data) as run_id:
+            with model_run(params, STAGE, spec.name, spec.model_dump(), data) as run:
                 model = build_baseline(spec, params.seed).fit(train.images, train.labels)
                 classifier = model[-1]
                 for step, loss in enumerate(getattr(classifier, "loss_curve_", [])):
-                    mlflow.log_metric("loss", loss, step=step)
+                    run.log_metric("loss", loss, step=step)
                 metrics = {
                     "accuracy": model.score(train.images, train.labels),
                     "val_accuracy": model.score(validation.images, validation.labels),
                 }
-                mlflow.log_metrics(metrics)
-                model_uri = log_model(model, "sklearn")
+                run.log_metrics(metrics)
+                run.log_model(model, "sklearn")
             meta = model_meta(spec.name, STAGE, train, params.preprocess, numerics=record(params.numerics))
-            link_model(run_id, save_model(out / spec.name, model, "sklearn", meta), model_uri)
+            run.link(save_model(out / spec.name, model, "sklearn", meta))
             print(f"{STAGE}: {spec.name} validation accuracy {metrics['val_accuracy']:.4f}")
 
 

@@ -2,8 +2,6 @@
 
 import sys
 
-import mlflow
-
 from imgclf import layout
 from imgclf.models.cnn import build_cnn
 from imgclf.data.dataset import load_imageset
@@ -13,8 +11,6 @@ from imgclf.outputs import atomic_dir, write_json
 from imgclf.models.presets import layer_specs
 from imgclf.numerics import record
 from imgclf.params import load_params
-from imgclf.tracking.lineage import link_model
-from imgclf.tracking.model_logging import log_model
 from imgclf.tracking.runs import epoch_logger, model_run
 from imgclf.tracking.preflight import check_tracking_store
 from imgclf.models.training import compile_model, distribution_strategy, fit, seed_everything
@@ -37,14 +33,14 @@ def main() -> None:
                           cnn.weight_decay, cnn.augmentation)
         compile_model(model, cnn)
     data = [layout.split_file("train"), layout.split_file("validation")]
-    with model_run(params, STAGE, name, cnn.model_dump(), data) as run_id:
-        mlflow.log_param("weights", model.count_params())
-        history = fit(model, train, validation, cnn, callbacks=[epoch_logger()])
-        model_uri = log_model(model, "keras")
+    with model_run(params, STAGE, name, cnn.model_dump(), data) as run:
+        run.log_params({"weights": model.count_params()})
+        history = fit(model, train, validation, cnn, callbacks=[epoch_logger(run)])
+        run.log_model(model, "keras")
     with atomic_dir(layout.CNN / name) as out:
         saved = save_model(out, model, "keras", model_meta(name, STAGE, train, params.preprocess,
                                                            numerics=record(params.numerics)))
-        link_model(run_id, saved, model_uri)
+        run.link(saved)
         write_json(out / "history.json", {k: [float(v) for v in vs] for k, vs in history.history.items()})
 
 

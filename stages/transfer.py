@@ -1,7 +1,5 @@
 """transfer: a pretrained base frozen under a new head, then fine-tuned; one MLflow run."""
 
-import mlflow
-
 from imgclf import layout
 from imgclf.data.dataset import load_imageset
 from imgclf.errors import run_stage
@@ -9,8 +7,6 @@ from imgclf.models.store import model_meta, save_model
 from imgclf.outputs import atomic_dir, write_json
 from imgclf.numerics import record
 from imgclf.params import load_params
-from imgclf.tracking.lineage import link_model
-from imgclf.tracking.model_logging import log_model
 from imgclf.tracking.runs import epoch_logger, model_run
 from imgclf.tracking.preflight import check_tracking_store
 from imgclf.models.training import compile_model, fit, seed_everything
@@ -31,22 +27,22 @@ def main() -> None:
     base_layer_index(base, tp.fine_tune.unfreeze_from)
     model = build_transfer_model(base, len(train.class_names), tp.head, tp.augmentation)
     data = [layout.split_file("train"), layout.split_file("validation")]
-    with model_run(params, STAGE, NAME, tp.model_dump(exclude={"pretrain"}), data) as run_id:
+    with model_run(params, STAGE, NAME, tp.model_dump(exclude={"pretrain"}), data) as run:
         compile_model(model, tp.frozen)
-        mlflow.log_metric("trainable_weights", trainable_weight_count(model), step=0)
-        frozen = fit(model, train, validation, tp.frozen, callbacks=[epoch_logger()])
+        run.log_metric("trainable_weights", trainable_weight_count(model), step=0)
+        frozen = fit(model, train, validation, tp.frozen, callbacks=[epoch_logger(run)])
 
         done = len(frozen.history["loss"])
         unfreeze_from(model, tp.fine_tune.unfreeze_from)
         compile_model(model, tp.fine_tune)
-        mlflow.log_metric("trainable_weights", trainable_weight_count(model), step=done)
-        tuned = fit(model, train, validation, tp.fine_tune, callbacks=[epoch_logger()], initial_epoch=done)
-        model_uri = log_model(model, "keras")
+        run.log_metric("trainable_weights", trainable_weight_count(model), step=done)
+        tuned = fit(model, train, validation, tp.fine_tune, callbacks=[epoch_logger(run)], initial_epoch=done)
+        run.log_model(model, "keras")
     history = {k: [float(v) for v in frozen.history[k] + tuned.history[k]] for k in tuned.history}
     with atomic_dir(layout.TRANSFER) as out:
         meta = model_meta(NAME, STAGE, train, params.preprocess, fine_tune_from_epoch=done,
                           numerics=record(params.numerics))
-        link_model(run_id, save_model(out, model, "keras", meta), model_uri)
+        run.link(save_model(out, model, "keras", meta))
         write_json(out / "history.json", history)
 
 

@@ -44,8 +44,8 @@ def test_sigterm_during_a_stage_leaves_its_run_killed(store):
 
         def main():
             raw = yaml.safe_load(open({str(REPO / "params.yaml")!r}))
-            with model_run(parse_params(raw), "train_cnn", "slow", {{}}) as run_id:
-                print(run_id, flush=True)
+            with model_run(parse_params(raw), "train_cnn", "slow", {{}}) as run:
+                print(run.run_id, flush=True)
                 time.sleep(60)
 
         run_stage(main)
@@ -63,7 +63,7 @@ def test_quick_exit_skips_the_last_collections_but_keeps_every_write(store):
     """The stage's exit freezes the heap (no final garbage collections); its MLflow run, its
     files and the exit handlers registered before it all still complete."""
     process = stage_process(f"""
-        import atexit, gc, json, mlflow, yaml
+        import atexit, gc, json, yaml
         from imgclf.errors import run_stage
         from imgclf.params import parse_params
         from imgclf.tracking.runs import model_run
@@ -71,10 +71,10 @@ def test_quick_exit_skips_the_last_collections_but_keeps_every_write(store):
 
         def main():
             params = parse_params(yaml.safe_load(open({str(REPO / "params.yaml")!r})))
-            with model_run(params, "train_cnn", "quick", {{}}) as run_id:
-                mlflow.log_metric("accuracy", 0.5)
+            with model_run(params, "train_cnn", "quick", {{}}) as run:
+                run.log_metric("accuracy", 0.5)
             with open("out.json", "w") as f:
-                json.dump({{"run_id": run_id}}, f)
+                json.dump({{"run_id": run.run_id}}, f)
 
         run_stage(main)
     """, store)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -22,15 +23,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def mlflow_server(backend_uri: str, artifacts: Path, log: Path, timeout: float = 90.0) -> Iterator[str]:
-    """Start ``mlflow server`` over ``backend_uri`` (artifacts proxied into ``artifacts``) and
-    yield its URL once ``/health`` answers; stop it, and its workers, afterwards."""
-    port = free_port()
+def mlflow_server(backend_uri: str, artifacts: Path, log: Path, timeout: float = 90.0,
+                  port: int | None = None) -> Iterator[str]:
+    """Start ``mlflow server`` over ``backend_uri`` (artifacts proxied into ``artifacts``) on
+    ``port`` (a free one by default) and yield its URL once ``/health`` answers; stop it, and
+    its workers, afterwards (SIGKILL them: :func:`kill_server`)."""
+    port = port or free_port()
     command = [str(BIN / "mlflow"), "server", "--backend-store-uri", backend_uri, "--artifacts-destination",
                str(artifacts), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    with open(log, "w") as out:
+    with open(log, "a") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    SERVERS[f"http://127.0.0.1:{port}"] = server
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -46,9 +50,24 @@ def mlflow_server(backend_uri: str, artifacts: Path, log: Path, timeout: float =
             time.sleep(0.3)
         yield url
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        SERVERS.pop(url, None)
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                kill_group(server)
+
+
+SERVERS: dict[str, subprocess.Popen] = {}
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def kill_server(url: str) -> None:
+    """SIGKILL the server at ``url`` started by :func:`mlflow_server` and its workers, as a crash would."""
+    kill_group(SERVERS[url])

@@ -50,7 +50,8 @@ def test_model_run_logs_params_tags_and_status(store):
     data = store / "train.npz"
     data.write_bytes(b"pixels")
     params = params_for()
-    with model_run(params, "train_cnn", "cnn", {"fit": {"lr": 0.1}}, [data]) as run_id:
+    with model_run(params, "train_cnn", "cnn", {"fit": {"lr": 0.1}}, [data]) as opened:
+        run_id = opened.run_id
         mlflow.log_metric("accuracy", 0.5)
     run = mlflow.get_run(run_id)
     assert run.info.status == "FINISHED"
@@ -80,7 +81,8 @@ def test_hashes_change_with_content_and_settings(tmp_path):
 
 
 def test_run_index_lists_the_stage_runs(store):
-    with model_run(params_for(), "s", "m", {}) as run_id:
+    with model_run(params_for(), "s", "m", {}) as opened:
+        run_id = opened.run_id
         pass
     path = store / "mlflow_runs.json"
     write_run_index(path, "exp", {"s/m": run_id}, {"name": "image-classifier", "version": 2})
@@ -108,20 +110,23 @@ def test_concurrent_processes_create_one_experiment(store):
 
 def test_failed_block_marks_run_failed(store):
     with pytest.raises(RuntimeError):
-        with model_run(params_for(), "s", "m", {}) as run_id:
+        with model_run(params_for(), "s", "m", {}) as opened:
+            run_id = opened.run_id
             raise RuntimeError("boom")
     assert mlflow.get_run(run_id).info.status == "FAILED"
 
 
 def test_stopped_block_marks_run_killed(store):
     with pytest.raises(StageKilled):
-        with model_run(params_for(), "s", "m", {}) as run_id:
+        with model_run(params_for(), "s", "m", {}) as opened:
+            run_id = opened.run_id
             raise StageKilled(signal.SIGTERM)
     assert mlflow.get_run(run_id).info.status == "KILLED"
 
 
 def test_finished_run_gets_metrics_and_artifacts_keeping_its_times(store, tmp_path):
-    with model_run(params_for(), "s", "m", {}) as run_id:
+    with model_run(params_for(), "s", "m", {}) as opened:
+        run_id = opened.run_id
         pass
     before = mlflow.get_run(run_id).info
     (tmp_path / "charts").mkdir()

@@ -2,7 +2,8 @@
 
 ``model.json`` holds nothing of a particular run, so that training again writes the same bytes
 and ``dvc.lock`` does not change. Instead, the training run is tagged with the sha256 of the
-model file it saved (and the URI of the MLflow model it logged); ``evaluate`` finds the run
+model file it saved (and the URI of the MLflow model it logged: ``ModelRun.link`` in
+:mod:`imgclf.tracking.runs`); ``evaluate`` finds the run
 from the file. A model DVC restored from its cache is found too: its bytes are those of the run
 that made them.
 """
@@ -18,14 +19,6 @@ from imgclf.tracking.store import use_experiment
 
 MODEL_TAG = "model_sha256"
 URI_TAG = "model_uri"
-
-
-def link_model(run_id: str, model_file: Path, model_uri: str | None = None) -> None:
-    """Tag run ``run_id`` with the hash of the model file it saved and its logged model's URI."""
-    client = mlflow.MlflowClient()
-    client.set_tag(run_id, MODEL_TAG, sha256_file(model_file))
-    if model_uri:
-        client.set_tag(run_id, URI_TAG, model_uri)
 
 
 def find_model_run(experiment: str, model_file: Path):

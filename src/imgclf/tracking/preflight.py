@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -15,6 +17,7 @@ import requests
 
 from imgclf.errors import PipelineError
 from imgclf.tracking.store import tracking_uri
+from imgclf.tracking.journal import kept_runs
 
 # MLflow's own HTTP client retries 7 times with exponential backoff (about 4 minutes against a
 # server that is down) and waits up to 120 s for each answer. A stage that checked its store
@@ -28,11 +31,23 @@ DATABASE_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 
 def check_tracking_store(params) -> str:
     """Check the store of this run (:func:`tracking_uri`) for the experiment of ``params``
-    (``Params``) within ``params.mlflow.check_timeout`` seconds; its URI. Raises
+    (``Params``) within ``params.mlflow.check_timeout`` seconds, then upload the runs kept
+    locally while it was away (:func:`upload_kept_runs`); its URI. Raises
     :class:`PipelineError`, one line naming the URI, when it cannot be used."""
     uri = tracking_uri()
     check_store(uri, params.mlflow.experiment, params.mlflow.check_timeout)
+    if kept_runs():
+        upload_kept_runs()
     return uri
+
+
+def upload_kept_runs() -> None:
+    """Upload the runs kept locally while the store was away (``make sync``), in a process of
+    its own: what it loads to do so (the kept models) is no input of this stage's outputs.
+    Raises :class:`PipelineError` when it fails, after its own one-line message."""
+    if subprocess.run([sys.executable, "-m", "imgclf.tracking.sync"]).returncode:
+        raise PipelineError("the runs kept in mlflow_spool could not be uploaded (above); fix the store or "
+                            "run `make sync` once it works")
 
 
 def check_store(uri: str, experiment: str, timeout: float) -> None:
