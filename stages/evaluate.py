@@ -1,6 +1,8 @@
 """evaluate: every model of params.yaml on the same test split; metrics, DVC plots, PNG charts,
 one comparison page; everything logged to MLflow."""
 
+from functools import partial
+
 import mlflow
 
 from imgclf import layout
@@ -8,6 +10,7 @@ from imgclf.data.dataset import ImageSet, load_imageset
 from imgclf.errors import run_stage
 from imgclf.evaluation.comparison import published_figure, write_comparison
 from imgclf.evaluation.report import ModelEvaluation, check_same_classes, write_model_report
+from imgclf.models.gradcam import gradcam
 from imgclf.models.inference import conv_activations
 from imgclf.models.loading import LoadedModel, load_model
 from imgclf.numerics import record
@@ -33,14 +36,16 @@ def model_kinds(params: Params) -> dict[str, tuple]:
 
 def evaluation_of(model: LoadedModel, directory, test: ImageSet, validation: ImageSet | None,
                   ev: EvaluateParams) -> ModelEvaluation:
-    """What one model's report is drawn from: its test probabilities, history and feature maps."""
+    """What one model's report is drawn from: its test probabilities, history, feature maps and Grad-CAM."""
     history = read_json(directory / "history.json") if (directory / "history.json").exists() else None
-    maps = None
-    if model.meta["framework"] == "keras" and ev.feature_map_images:
-        maps = conv_activations(model.model, test.images[: ev.feature_map_images])
+    maps, explain = None, None
+    if model.meta["framework"] == "keras":
+        if ev.feature_map_images:
+            maps = conv_activations(model.model, test.images[: ev.feature_map_images])
+        explain = partial(gradcam, model.model)
     return ModelEvaluation(
         model.name, test.labels, model.predict_proba(test.images), test.class_names, history=history,
-        images=test.images, feature_maps=maps,
+        images=test.images, feature_maps=maps, explain=explain,
         validation=(validation.labels, model.predict_proba(validation.images)) if validation else None,
     )
 
