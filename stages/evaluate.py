@@ -11,7 +11,7 @@ from imgclf.errors import run_stage
 from imgclf.evaluation.comparison import published_figure, write_comparison
 from imgclf.evaluation.model_card import CardFacts, dataset_facts, model_card, stage_params
 from imgclf.evaluation.report import ModelEvaluation, check_same_classes, write_model_report
-from imgclf.models.gradcam import gradcam
+from imgclf.models.gradcam import gradcam, last_conv_path
 from imgclf.models.inference import conv_activations
 from imgclf.models.loading import LoadedModel, load_model
 from imgclf.numerics import record
@@ -43,7 +43,7 @@ def evaluation_of(model: LoadedModel, directory, test: ImageSet, validation: Ima
     if model.meta["framework"] == "keras":
         if ev.feature_map_images:
             maps = conv_activations(model.model, test.images[: ev.feature_map_images])
-        explain = partial(gradcam, model.model)
+        explain = partial(gradcam, model.model) if last_conv_path(model.model) else None
     return ModelEvaluation(
         model.name, test.labels, model.predict_proba(test.images), test.class_names, history=history,
         images=test.images, feature_maps=maps, explain=explain,
@@ -52,12 +52,12 @@ def evaluation_of(model: LoadedModel, directory, test: ImageSet, validation: Ima
 
 
 def best_model_card(params: Params, verdict: dict, results: dict, evaluation: ModelEvaluation, model: LoadedModel,
-                    numerics: dict) -> str:
-    """The model card of the gate's best model (registered or not)."""
+                    numerics: dict, in_store: bool) -> str:
+    """The model card of the gate's best model (registered or not; ``in_store``: its MLflow run is in the store)."""
     stage = model.meta["stage"]
     facts = CardFacts(model.name, stage, stage_params(params, stage, model.name), model.meta["preprocess"],
                       evaluation.class_names, evaluation.y_true, evaluation.proba, results[model.name],
-                      dataset_facts(params.fetch.source), numerics.get(f"{stage}/{model.name}"), verdict)
+                      dataset_facts(params.fetch.source), numerics.get(f"{stage}/{model.name}"), verdict, in_store)
     return model_card(facts, params.evaluate, params.seed)
 
 
@@ -99,7 +99,8 @@ def main() -> None:
     write_json(layout.METRICS, results)
     write_json(layout.NUMERICS, numerics)
     verdict = gate_verdict(results, ev.registry)
-    card = best_model_card(params, verdict, results, *evaluations[verdict["model"]], numerics)
+    card = best_model_card(params, verdict, results, *evaluations[verdict["model"]], numerics,
+                           bool(model_uris.get(verdict["model"])))
     version = None
     if verdict["registered_model"] and model_uris.get(verdict["model"]):
         version = register_candidate(verdict["registered_model"], model_uris[verdict["model"]], verdict["gate"], card)

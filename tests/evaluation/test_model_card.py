@@ -1,5 +1,6 @@
 """The model card's Markdown against a known evaluation."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,8 @@ def test_card_of_a_model_that_was_not_registered_and_of_a_machine_bound_run():
     assert "Not registered: best by accuracy, gate failed; gate: accuracy >= 0.95 (failed)." in card
     assert "Not portable: the numbers are bound to this CPU (Some CPU, 8 cores)." in card
     assert "Not recorded" in model_card(facts(numerics=None), EvaluateParams(), seed=0)
+    elsewhere = model_card(dataclasses.replace(facts(), in_store=False), EvaluateParams(), seed=0)
+    assert "Not registered: best by accuracy, gate passed, but the MLflow run that logged it is not in this store" in elsewhere
 
 
 def test_dataset_facts_read_the_manifests_and_hash_the_test_split(tmp_path, monkeypatch, imageset):

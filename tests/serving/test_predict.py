@@ -139,3 +139,21 @@ def test_explain_says_in_one_line_that_a_baseline_has_no_gradcam(model_dir, tmp_
     said = capsys.readouterr().out.strip().splitlines()
     assert said == ["predict: --explain: lr is a baseline (sklearn); Grad-CAM needs a Keras CNN, no heat maps written"]
     assert not (tmp_path / "explained").exists()
+
+
+def test_explain_says_in_one_line_that_a_keras_model_without_conv_layer_has_no_gradcam(tmp_path, capsys):
+    from imgclf.models.cnn import build_cnn
+    from imgclf.models.presets import layer_specs
+    from imgclf.params import CnnParams
+
+    dense = build_cnn(layer_specs(CnnParams(architecture=[{"type": "flatten"}, {"type": "dense", "units": 4}]).architecture),
+                      (16, 16, 1), 2)
+    save_model(tmp_path / "dense", dense, "keras", {
+        "name": "dense", "class_names": ["cat", "dog"], "input_shape": [16, 16, 1],
+        "preprocess": {"image_size": [16, 16], "color": "grayscale", "fit": "stretch"},
+    })
+    table = predict(tmp_path / "dense", expand([str(photos(tmp_path / "mine"))]), (0.25, 0.75), explain=tmp_path / "out")
+    assert len(table) == 3
+    said = capsys.readouterr().out.strip().splitlines()
+    assert said == ["predict: --explain: dense has no convolutional layer; Grad-CAM needs a CNN, no heat maps written"]
+    assert not (tmp_path / "out").exists()

@@ -27,7 +27,8 @@ CARD_FILE = "model_card.md"
 class CardFacts:
     """What the card is written from: one model's test predictions and metrics, its settings
     (``params``: its entry of ``params.yaml``; ``preprocess``: as its ``model.json`` records),
-    the data (:func:`dataset_facts`), the numerics record of its training run and the gate's verdict."""
+    the data (:func:`dataset_facts`), the numerics record of its training run, the gate's verdict
+    and whether the MLflow run that logged the model is in the store (else it cannot be registered)."""
 
     model: str
     stage: str
@@ -40,6 +41,7 @@ class CardFacts:
     data: Mapping[str, Any]
     numerics: Mapping[str, Any] | None
     verdict: Mapping[str, Any]
+    in_store: bool = True
 
 
 def stage_params(params: Params, stage: str, name: str) -> dict[str, Any]:
@@ -73,8 +75,11 @@ def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
     return [f"| {' | '.join(header)} |", f"|{'---|' * len(header)}", *(f"| {' | '.join(r)} |" for r in rows)]
 
 
-def _registration(verdict: Mapping[str, Any]) -> str:
+def _registration(verdict: Mapping[str, Any], in_store: bool) -> str:
     checks = ", ".join(f"{check} ({'passed' if ok else 'failed'})" for check, ok in verdict["gate"].items()) or "no bounds"
+    if verdict["registered_model"] and not in_store:
+        return (f"Not registered: best by {verdict['select_by']}, gate passed, but the MLflow run that logged it "
+                f"is not in this store; gate: {checks}.")
     if verdict["registered_model"]:
         return f"Registered as `{verdict['registered_model']}` (alias `candidate`): best by {verdict['select_by']}; gate: {checks}."
     state = "failed" if not verdict["gate_passed"] else "passed, registry off (`evaluate.registry.name` is null)"
@@ -136,7 +141,7 @@ def model_card(facts: CardFacts, settings: EvaluateParams, seed: int) -> str:
     low, high = intervals["accuracy"]
     size = "x".join(str(s) for s in prep["image_size"])
     lines = [
-        f"# Model card: {facts.model}", "", _registration(facts.verdict), "",
+        f"# Model card: {facts.model}", "", _registration(facts.verdict, facts.in_store), "",
         "## Data", "",
         f"- Source: `{data['source']}`; classes ({len(facts.class_names)}): {', '.join(facts.class_names)}.",
         f"- Images per split part: {', '.join(f'{part} {n}' for part, n in data['split'].items())}.",

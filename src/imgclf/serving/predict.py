@@ -53,8 +53,11 @@ def write_explanations(model: LoadedModel, images: np.ndarray, paths: list[Path]
         print(f"predict: --explain: {model.name} is a baseline ({model.meta['framework']}); Grad-CAM needs a Keras CNN, "
               "no heat maps written")
         return []
-    from imgclf.models.gradcam import gradcam, overlay
+    from imgclf.models.gradcam import gradcam, last_conv_path, overlay
 
+    if not last_conv_path(model.model):
+        print(f"predict: --explain: {model.name} has no convolutional layer; Grad-CAM needs a CNN, no heat maps written")
+        return []
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for image, heat, path in zip(images, gradcam(model.model, images), paths):
