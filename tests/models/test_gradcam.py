@@ -108,3 +108,14 @@ def test_overlay_is_rgb_uint8_of_the_image_size():
     # JET: 1.0 is dark red, 0.0 dark blue; the grey image shows through both.
     assert picture[0, 0, 0] > picture[0, 0, 2] and picture[9, 11, 2] > picture[9, 11, 0]
     assert np.array_equal(overlay(np.repeat(grey, 3, axis=-1), heat), picture)
+
+
+def test_augmentation_layers_stay_off():
+    """Augmentation runs in training only: explaining the same images twice gives the same maps."""
+    from imgclf.params import AugmentationParams
+
+    keras.utils.set_random_seed(0)
+    layers = specs({"type": "conv", "filters": 4, "kernel": 3}, {"type": "global_avg_pool"})
+    model = build_cnn(layers, (SIZE, SIZE, 1), 3, augmentation=AugmentationParams(rotation=30, zoom=0.2, horizontal_flip=True))
+    images, _ = quadrant_task(4, seed=3)
+    assert np.array_equal(gradcam(model, images, np.zeros(4, int)), gradcam(model, images, np.zeros(4, int)))
