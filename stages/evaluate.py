@@ -1,17 +1,21 @@
 """evaluate: every model of params.yaml on the same test split; metrics, DVC plots, PNG charts,
 one comparison page; everything logged to MLflow."""
 
+from functools import partial
+
 import mlflow
 
 from imgclf import layout
 from imgclf.data.dataset import ImageSet, load_imageset
 from imgclf.errors import run_stage
 from imgclf.evaluation.comparison import published_figure, write_comparison
+from imgclf.evaluation.model_card import CardFacts, dataset_facts, model_card, stage_params
 from imgclf.evaluation.report import ModelEvaluation, check_same_classes, write_model_report
+from imgclf.models.gradcam import gradcam, last_conv_path
 from imgclf.models.inference import conv_activations
 from imgclf.models.loading import LoadedModel, load_model
 from imgclf.numerics import record
-from imgclf.outputs import atomic_dir, read_json, write_json
+from imgclf.outputs import atomic_dir, atomic_path, read_json, write_json
 from imgclf.params import EvaluateParams, Params, load_params
 from imgclf.tracking.lineage import URI_TAG, find_model_run
 from imgclf.tracking.registry import describe_verdict, gate_verdict, register_candidate
@@ -33,16 +37,28 @@ def model_kinds(params: Params) -> dict[str, tuple]:
 
 def evaluation_of(model: LoadedModel, directory, test: ImageSet, validation: ImageSet | None,
                   ev: EvaluateParams) -> ModelEvaluation:
-    """What one model's report is drawn from: its test probabilities, history and feature maps."""
+    """What one model's report is drawn from: its test probabilities, history, feature maps and Grad-CAM."""
     history = read_json(directory / "history.json") if (directory / "history.json").exists() else None
-    maps = None
-    if model.meta["framework"] == "keras" and ev.feature_map_images:
-        maps = conv_activations(model.model, test.images[: ev.feature_map_images])
+    maps, explain = None, None
+    if model.meta["framework"] == "keras":
+        if ev.feature_map_images:
+            maps = conv_activations(model.model, test.images[: ev.feature_map_images])
+        explain = partial(gradcam, model.model) if last_conv_path(model.model) else None
     return ModelEvaluation(
         model.name, test.labels, model.predict_proba(test.images), test.class_names, history=history,
-        images=test.images, feature_maps=maps,
+        images=test.images, feature_maps=maps, explain=explain,
         validation=(validation.labels, model.predict_proba(validation.images)) if validation else None,
     )
+
+
+def best_model_card(params: Params, verdict: dict, results: dict, evaluation: ModelEvaluation, model: LoadedModel,
+                    numerics: dict, in_store: bool) -> str:
+    """The model card of the gate's best model (registered or not; ``in_store``: its MLflow run is in the store)."""
+    stage = model.meta["stage"]
+    facts = CardFacts(model.name, stage, stage_params(params, stage, model.name), model.meta["preprocess"],
+                      evaluation.class_names, evaluation.y_true, evaluation.proba, results[model.name],
+                      dataset_facts(params.fetch.source), numerics.get(f"{stage}/{model.name}"), verdict, in_store)
+    return model_card(facts, params.evaluate, params.seed)
 
 
 def main() -> None:
@@ -55,14 +71,15 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     numerics: dict[str, dict] = {"evaluate": record(params.numerics)}
     model_uris: dict[str, str] = {}
+    evaluations: dict[str, tuple[ModelEvaluation, LoadedModel]] = {}  # for the best model's card
     runs: dict[str, str] = {}  # every MLflow run behind these results, by run name
     with atomic_dir(layout.PLOTS) as plots, atomic_dir(layout.FIGURES) as figures:
         for directory in directories:
             model = load_model(directory)
             check_same_classes(model.name, model.meta["class_names"], test.class_names)
-            metrics = write_model_report(evaluation_of(model, directory, test, validation, ev), ev, params.seed,
-                                         plots, figures)
-            results[model.name] = metrics
+            evaluation = evaluation_of(model, directory, test, validation, ev)
+            metrics = write_model_report(evaluation, ev, params.seed, plots, figures)
+            results[model.name], evaluations[model.name] = metrics, (evaluation, model)
             numerics[f"{model.meta['stage']}/{model.name}"] = model.meta.get("numerics")
             run = find_model_run(experiment, directory / model.meta["file"])
             if run is None:
@@ -82,14 +99,18 @@ def main() -> None:
     write_json(layout.METRICS, results)
     write_json(layout.NUMERICS, numerics)
     verdict = gate_verdict(results, ev.registry)
+    card = best_model_card(params, verdict, results, *evaluations[verdict["model"]], numerics,
+                           bool(model_uris.get(verdict["model"])))
     version = None
     if verdict["registered_model"] and model_uris.get(verdict["model"]):
-        version = register_candidate(verdict["registered_model"], model_uris[verdict["model"]], verdict["gate"])
+        version = register_candidate(verdict["registered_model"], model_uris[verdict["model"]], verdict["gate"], card)
     print(f"evaluate: {describe_verdict(verdict, version)}")
     write_json(layout.REGISTRY, verdict)
+    with atomic_path(layout.MODEL_CARD) as tmp:
+        tmp.write_text(card)
     with model_run(params, "evaluate", "comparison", {"models": ",".join(results)}, [layout.split_file("test")]) as comparison:
         comparison.log_metric("gate_passed", float(verdict["gate_passed"]))
-        for path in (layout.SUMMARY, layout.PAGE, layout.METRICS, layout.REGISTRY, layout.NUMERICS):
+        for path in (layout.SUMMARY, layout.PAGE, layout.METRICS, layout.REGISTRY, layout.NUMERICS, layout.MODEL_CARD):
             mlflow.log_artifact(str(path))
     registered = {"name": verdict["registered_model"], "version": version} if version else None
     write_run_index(layout.RUN_INDEX, experiment, {**runs, "evaluate/comparison": comparison.run_id}, registered)

@@ -21,6 +21,7 @@ PRETRAINED, TRANSFER = MODELS / "pretrained", MODELS / "transfer"
 METRICS, REGISTRY, NUMERICS = REPORTS / "metrics.json", REPORTS / "registry.json", REPORTS / "numerics.json"
 PLOTS, FIGURES = REPORTS / "plots", REPORTS / "figures"  # chart data (git), PNG charts (DVC)
 SUMMARY, PAGE = REPORTS / "summary.md", REPORTS / "index.html"
+MODEL_CARD = REPORTS / "model_card.md"  # the best model's card (also the registered version's description)
 DATA_QUALITY = REPORTS / "data_quality.json"
 
 # Local tracking state beside mlflow.db, never committed: the runs behind the latest results.

@@ -75,3 +75,30 @@ def test_gallery_feature_maps_and_temperature_scaling(tmp_path):
     for png in ("misclassified", "feature_maps", "calibration_scaled"):
         assert (tmp_path / "figs" / "m" / f"{png}.png").stat().st_size > 5000
     assert metrics["temperature"] > 0 and metrics["log_loss_scaled"] <= metrics["log_loss"] + 1e-6
+
+
+def test_gallery_shows_the_gradcam_overlay_of_the_misclassified_images(tmp_path):
+    from imgclf.evaluation.curves import misclassified_sample
+    from imgclf.models.cnn import build_cnn
+    from imgclf.models.gradcam import gradcam
+    from imgclf.models.presets import layer_specs
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (40, 28, 28, 1), dtype=np.uint8)
+    y = np.repeat([0, 1, 2, 3], 10)
+    proba = rng.dirichlet(np.ones(4), size=40)
+    cnn = build_cnn(layer_specs("lenet"), (28, 28, 1), 4)
+    explained: list[np.ndarray] = []
+
+    def explain(shown: np.ndarray) -> np.ndarray:
+        explained.append(shown)
+        return gradcam(cnn, shown)
+
+    plain = ModelEvaluation("m", y, proba, ("a", "b", "c", "d"), images=images)
+    write_model_report(plain, SETTINGS, 0, tmp_path / "plots", tmp_path / "plain")
+    overlaid = ModelEvaluation("m", y, proba, ("a", "b", "c", "d"), images=images, explain=explain)
+    write_model_report(overlaid, SETTINGS, 0, tmp_path / "plots", tmp_path / "overlaid")
+    assert len(explained) == 1 and np.array_equal(explained[0], images[misclassified_sample(y, proba, 16, 0)])
+    gallery = (tmp_path / "overlaid" / "m" / "misclassified.png").read_bytes()
+    assert gallery[:8] == b"\x89PNG\r\n\x1a\n" and gallery != (tmp_path / "plain" / "m" / "misclassified.png").read_bytes()
+    assert (tmp_path / "overlaid" / "m" / "confusion.png").read_bytes() == (tmp_path / "plain" / "m" / "confusion.png").read_bytes()

@@ -92,11 +92,13 @@ def test_run_index_leads_from_the_results_to_their_runs(pipeline):
     assert "mlflow_run_id" not in meta and meta["numerics"]["pins"]["OPENBLAS_CORETYPE"] == "Haswell"
 
 
-def test_registry_gate_registers_only_a_passing_model(pipeline):
+def test_registry_gate_registers_only_a_passing_model(pipeline, tmp_path):
     client = store_client(pipeline)
     verdict = json.loads((pipeline / "reports/registry.json").read_text())
     assert verdict["gate_passed"] is False  # tiny models miss the default accuracy >= 0.95
     assert "version" not in verdict and client.search_registered_models() == []
+    card = (pipeline / "reports/model_card.md").read_text()  # the best model's card, registered or not
+    assert card.startswith(f"# Model card: {verdict['model']}\n\nNot registered: best by accuracy, gate failed")
     assert "registry.json" in dvc(pipeline, "metrics", "show").stdout
 
     set_param(pipeline, ("evaluate", "registry", "gate"), {"accuracy": {"min": 0.2}})
@@ -111,6 +113,16 @@ def test_registry_gate_registers_only_a_passing_model(pipeline):
         index = json.loads((pipeline / "mlflow_runs.json").read_text())
         assert index["registered"] == {"name": "image-classifier", "version": int(version.version)}
         assert version.run_id in index["runs"].values()
+        card = (pipeline / "reports/model_card.md").read_text()
+        assert version.description == card  # read back through MlflowClient from the real store
+        assert card.startswith(f"# Model card: {best}\n\nRegistered as `image-classifier` (alias `candidate`)")
+        for section in ("## Data", "## Parameters", "## Test metrics", "## Calibration and grey zone",
+                        "## Hardware and numerics", "## Known limits"):
+            assert f"\n{section}" in card
+        assert "- Images per split part: train 210, validation 45, test 45." in card
+        assert re.search(r"\| accuracy \| [0-9.]+ \| \[[0-9.]+, [0-9.]+\] \|", card)
+        artifact = client.download_artifacts(version.run_id, "model_card.md", str(tmp_path))
+        assert Path(artifact).read_text() == card
     finally:
         git(pipeline, "checkout", "params.yaml")
     dvc(pipeline, "repro")
@@ -251,7 +263,8 @@ def test_bad_parameter_fails_naming_the_key(pipeline):
 
 def test_failed_evaluate_keeps_the_committed_reports(pipeline):
     reports = {path: (pipeline / path).read_bytes() for path in
-               ("reports/metrics.json", "reports/registry.json", "reports/summary.md", "reports/numerics.json")}
+               ("reports/metrics.json", "reports/registry.json", "reports/summary.md", "reports/numerics.json",
+                "reports/model_card.md")}
     set_param(pipeline, ("evaluate", "registry", "gate"), {"ece": {"maximum": 0.05}})
     try:
         result = dvc(pipeline, "repro", check=False)

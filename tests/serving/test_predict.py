@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +14,7 @@ from imgclf.errors import PipelineError
 from imgclf.models.store import save_model
 from imgclf.params import LogisticRegressionParams
 from imgclf.serving.predict import expand, predict
-from tests.helpers import write_jpeg
+from tests.helpers import make_imageset, write_jpeg
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -89,3 +90,70 @@ def test_no_images_and_missing_model(tmp_path, model_dir):
         expand([str(tmp_path / "empty*.jpg")])
     with pytest.raises(PipelineError, match="no model here"):
         predict(tmp_path / "nothing", [tmp_path / "x.jpg"], (0.25, 0.75))
+
+
+@pytest.fixture
+def cnn_dir(tmp_path):
+    """A real Keras CNN trained a few epochs on 16x16 grey images whose class lights a band."""
+    import keras
+
+    from imgclf.models.cnn import build_cnn
+    from imgclf.models.presets import layer_specs
+    from imgclf.params import CnnParams
+
+    keras.utils.set_random_seed(0)
+    data = make_imageset(n_per_class=30, n_classes=2, size=16)
+    specs = layer_specs(CnnParams(architecture=[{"type": "conv", "filters": 4, "kernel": 3},
+                                                {"type": "global_max_pool"}]).architecture)
+    model = build_cnn(specs, (16, 16, 1), 2)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
+    model.fit(data.images, data.labels, epochs=3, verbose=0)
+    directory = tmp_path / "cnn"
+    save_model(directory, model, "keras", {
+        "name": "tiny", "class_names": ["cat", "dog"], "input_shape": [16, 16, 1],
+        "preprocess": {"image_size": [16, 16], "color": "grayscale", "fit": "stretch"},
+    })
+    return directory
+
+
+def test_explain_writes_a_gradcam_overlay_per_readable_image(cnn_dir, tmp_path):
+    folder = photos(tmp_path / "mine")
+    out, explained = tmp_path / "predictions.csv", tmp_path / "explained"
+    result = subprocess.run(
+        [sys.executable, "-m", "imgclf.serving.predict", str(cnn_dir), str(folder), "--out", str(out),
+         "--explain", str(explained)], cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in explained.iterdir()) == ["night_gradcam.png", "snow_gradcam.png"]
+    for name in ("night", "snow"):
+        picture = cv2.imread(str(explained / f"{name}_gradcam.png"), cv2.IMREAD_UNCHANGED)
+        assert picture.shape == (16, 16, 3) and picture.dtype == np.uint8
+        # JET colours over a grey picture: the channels differ (a grey PNG would have them equal).
+        assert not (np.array_equal(picture[..., 0], picture[..., 1]) and np.array_equal(picture[..., 1], picture[..., 2]))
+
+
+def test_explain_says_in_one_line_that_a_baseline_has_no_gradcam(model_dir, tmp_path, capsys):
+    folder = photos(tmp_path / "mine")
+    table = predict(model_dir, expand([str(folder)]), EvaluateParams().grey_zone, explain=tmp_path / "explained")
+    assert table["predicted"].tolist().count("dog") == 1  # predictions are still made
+    said = capsys.readouterr().out.strip().splitlines()
+    assert said == ["predict: --explain: lr is a baseline (sklearn); Grad-CAM needs a Keras CNN, no heat maps written"]
+    assert not (tmp_path / "explained").exists()
+
+
+def test_explain_says_in_one_line_that_a_keras_model_without_conv_layer_has_no_gradcam(tmp_path, capsys):
+    from imgclf.models.cnn import build_cnn
+    from imgclf.models.presets import layer_specs
+    from imgclf.params import CnnParams
+
+    dense = build_cnn(layer_specs(CnnParams(architecture=[{"type": "flatten"}, {"type": "dense", "units": 4}]).architecture),
+                      (16, 16, 1), 2)
+    save_model(tmp_path / "dense", dense, "keras", {
+        "name": "dense", "class_names": ["cat", "dog"], "input_shape": [16, 16, 1],
+        "preprocess": {"image_size": [16, 16], "color": "grayscale", "fit": "stretch"},
+    })
+    table = predict(tmp_path / "dense", expand([str(photos(tmp_path / "mine"))]), (0.25, 0.75), explain=tmp_path / "out")
+    assert len(table) == 3
+    said = capsys.readouterr().out.strip().splitlines()
+    assert said == ["predict: --explain: dense has no convolutional layer; Grad-CAM needs a CNN, no heat maps written"]
+    assert not (tmp_path / "out").exists()

@@ -6,7 +6,7 @@ from sklearn.linear_model import LogisticRegression
 from imgclf.tracking.store import use_experiment
 from imgclf.errors import PipelineError
 from imgclf.params import Bound, RegistryParams
-from imgclf.tracking.registry import ALIAS, best_model, describe_verdict, gate_checks, gate_verdict, register_candidate
+from imgclf.tracking.registry import ALIAS, CARD_ARTIFACT, best_model, describe_verdict, gate_checks, gate_verdict, register_candidate
 
 RESULTS = {
     "logreg": {"accuracy": 0.90, "ece": 0.08, "log_loss": 0.40},
@@ -57,11 +57,16 @@ def test_register_candidate_moves_the_alias(tmp_path, monkeypatch):
             run_ids.append(run.info.run_id)
             uris.append(info.model_uri)
     first = register_candidate("digits", uris[0], {"accuracy >= 0.9": True})
-    second = register_candidate("digits", uris[1], {"accuracy >= 0.9": True})
+    second = register_candidate("digits", uris[1], {"accuracy >= 0.9": True}, card="# Model card: lr\n\nfine\n")
     assert (first, second) == (1, 2)
     client = mlflow.MlflowClient()
     version = client.get_model_version_by_alias("digits", ALIAS)
     assert int(version.version) == 2 and version.run_id == run_ids[1]
     assert version.tags == {"gate": "accuracy >= 0.9", "gate_passed": "True"}
+    assert version.description == "# Model card: lr\n\nfine\n"
+    assert client.download_artifacts(run_ids[1], CARD_ARTIFACT, str(tmp_path / "card")) and \
+        (tmp_path / "card" / CARD_ARTIFACT).read_text() == version.description
+    assert not client.get_model_version("digits", "1").description  # registered without a card
+    assert CARD_ARTIFACT not in [f.path for f in client.list_artifacts(run_ids[0])]
     loaded = mlflow.sklearn.load_model(f"models:/digits@{ALIAS}")
     assert loaded.predict(x).tolist() == LogisticRegression().fit(x, y).predict(x).tolist()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,8 @@ class ModelEvaluation:
 
     ``images``: the test images, for a gallery of misclassified ones (and ``feature_maps``,
     ``(layer name, activations)`` of the first ones). ``validation``: (labels, probabilities)
-    on the validation split, to fit temperature scaling there.
+    on the validation split, to fit temperature scaling there. ``explain``: images to Grad-CAM heat
+    maps of their predicted class (Keras CNNs), overlaid on the misclassified gallery.
     """
 
     name: str
@@ -35,6 +37,7 @@ class ModelEvaluation:
     images: np.ndarray | None = None
     validation: tuple[np.ndarray, np.ndarray] | None = None
     feature_maps: list[tuple[str, np.ndarray]] | None = None
+    explain: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 def check_same_classes(model_name: str, model_classes: list[str], test_classes: tuple[str, ...]) -> None:
@@ -84,7 +87,15 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
         charts.learning_curves_chart(history, name, figures / "learning_curves.png")
     if model.images is not None:
         wrong = misclassified_sample(y_true, proba, 16, seed)
-        charts.gallery_chart(model.images, y_true, proba, wrong, class_names, name, figures / "misclassified.png")
+        if model.explain is not None and len(wrong):
+            from imgclf.models.gradcam import overlay
+
+            shown = model.images[wrong]
+            shown = np.stack([overlay(image, heat) for image, heat in zip(shown, model.explain(shown))])
+            charts.gallery_chart(shown, y_true[wrong], proba[wrong], np.arange(len(wrong)), class_names,
+                                 f"{name} (Grad-CAM of the predicted class)", figures / "misclassified.png")
+        else:
+            charts.gallery_chart(model.images, y_true, proba, wrong, class_names, name, figures / "misclassified.png")
     if model.feature_maps:
         charts.feature_maps_chart(model.feature_maps, model.images[: len(model.feature_maps[0][1])], name,
                                   figures / "feature_maps.png")

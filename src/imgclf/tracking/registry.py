@@ -9,6 +9,7 @@ from imgclf.errors import PipelineError
 from imgclf.params import LOWER_IS_BETTER, Bound, RegistryParams
 
 ALIAS = "candidate"
+CARD_ARTIFACT = "model_card.md"  # the model card, on the run that logged the registered model
 
 
 def best_model(results: Mapping[str, Mapping[str, float]], metric: str) -> str:
@@ -58,13 +59,19 @@ def describe_verdict(verdict: Mapping, version: int | None) -> str:
     return line + f"passed, registered {verdict['registered_model']} version {version} as {ALIAS!r}"
 
 
-def register_candidate(registered_name: str, model_uri: str, checks: Mapping[str, bool]) -> int:
+def register_candidate(registered_name: str, model_uri: str, checks: Mapping[str, bool], card: str | None = None) -> int:
     """Register the MLflow model ``model_uri`` (``models:/m-...``) as a new version of
     ``registered_name``, tagged with the gate's checks, and point the alias ``candidate`` at it;
-    the version number."""
+    the version number. ``card``: Markdown set as the version's description and logged as
+    ``model_card.md`` on the run that logged the model."""
     import mlflow
 
     tags = {"gate": ", ".join(checks) or "none", "gate_passed": str(all(checks.values()))}
     version = mlflow.register_model(model_uri, registered_name, tags=tags)
-    mlflow.MlflowClient().set_registered_model_alias(registered_name, ALIAS, version.version)
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias(registered_name, ALIAS, version.version)
+    if card is not None:
+        client.update_model_version(registered_name, version.version, description=card)
+        if version.run_id:
+            client.log_text(version.run_id, card, CARD_ARTIFACT)
     return int(version.version)
