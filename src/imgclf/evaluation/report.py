@@ -14,6 +14,7 @@ from imgclf.evaluation.curves import (
     reliability_per_class, roc_and_pr,
 )
 from imgclf.evaluation.metrics import apply_temperature, classification_metrics, fit_temperature, grey_zone
+from imgclf.evaluation.ranking import accuracy_bounds
 from imgclf.outputs import write_json
 from imgclf.params import EvaluateParams
 
@@ -51,9 +52,10 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
     """Write ``model``'s chart data (``plots_dir/<kind>/<name>.json``) and PNGs
     (``figures_dir/<name>/<kind>.png``); return its metrics, grey zone included.
 
-    ``settings``: the bins of the calibration and lift charts and the grey band; ``seed``: the
-    sample of the misclassified gallery. With ``model.validation``: temperature scaling fitted
-    there, and the test metrics and reliability diagram after it.
+    ``settings``: the bins of the calibration and lift charts, the grey band and the bootstrap;
+    ``seed``: the sample of the misclassified gallery and the bootstrap interval of the accuracy.
+    With ``model.validation``: temperature scaling fitted there, and the test metrics and
+    reliability diagram after it.
     """
     name, y_true, proba, class_names = model.name, model.y_true, model.proba, model.class_names
     bins = settings.calibration_bins
@@ -90,6 +92,7 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
                                   figures / "feature_maps.png")
     metrics = classification_metrics(y_true, proba, class_names)
     metrics.update({"grey_zone_coverage": zone["coverage"], "grey_zone_accuracy": zone["accuracy_kept"]})
+    metrics.update(accuracy_bounds(y_true, y_pred, settings, seed))  # the noise band of the page and the PR report
     if model.validation is not None:
         temperature = fit_temperature(*model.validation)
         scaled = apply_temperature(proba, temperature)
