@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image
 
 from imgclf.evaluation import charts
-from imgclf.evaluation.curves import grey_zone_curve, lift_table, reliability_curve, roc_and_pr
+from imgclf.evaluation.curves import gains_rows, grey_zone_curve, lift_table, reliability_curve, roc_and_pr
 from imgclf.evaluation.overlays import (
     gains_overlay, grey_zone_overlay, lift_overlay, overview_pngs, png_bytes, quantised, read_curves,
     reliability_overlay, roc_overlay,
@@ -39,15 +39,15 @@ def test_overlaid_roc_draws_each_models_own_curve():
 def test_overlaid_reliability_lift_gains_and_grey_zone_hold_each_models_rows():
     reliability = {name: reliability_curve(Y, p, 10) for name, p in MODELS.items()}
     lift = {name: lift_table(Y, p, ("a", "b", "c"), 5)["mean"] for name, p in MODELS.items()}
+    gains = {name: gains_rows(rows) for name, rows in lift.items()}
     zone = {name: grey_zone_curve(Y, p) for name, p in MODELS.items()}
-    for lines, rows, x, y, origin in ((reliability_overlay(reliability), reliability, "confidence", "observed", False),
-                                      (lift_overlay(lift), lift, "population_fraction", "lift", False),
-                                      (gains_overlay(lift), lift, "population_fraction", "gain", True),
-                                      (grey_zone_overlay(zone, {"weak": (0.5, 0.9)}), zone, "coverage", "accuracy_kept", False)):
+    for lines, rows, x, y in ((reliability_overlay(reliability), reliability, "confidence", "observed"),
+                              (lift_overlay(lift), lift, "population_fraction", "lift"),
+                              (gains_overlay(gains), gains, "population_fraction", "gain"),
+                              (grey_zone_overlay(zone, {"weak": (0.5, 0.9)}), zone, "coverage", "accuracy_kept")):
         assert [line.get_label() for line in lines] == list(MODELS)
         for line, model_rows in zip(lines, rows.values()):
-            expected = [[r[x], r[y]] for r in model_rows]
-            np.testing.assert_array_equal(line.get_xydata(), [[0.0, 0.0]] * origin + expected)
+            np.testing.assert_array_equal(line.get_xydata(), [[r[x], r[y]] for r in model_rows])
     plt.close("all")
 
 
@@ -76,3 +76,13 @@ def test_overview_charts_read_the_files_of_every_model(tmp_path):
     pngs = overview_pngs(tmp_path / "plots", names, {})
     assert list(pngs) == ["ROC", "reliability", "lift", "cumulative gains", "grey zone"]
     assert all(png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000 for png in pngs.values())
+
+
+def test_before_and_after_share_the_axes_of_the_pages_overlay():
+    from imgclf.evaluation.overlays import before_after_png
+
+    before, after = roc_and_pr(Y, MODELS["weak"])["roc"], roc_and_pr(Y, MODELS["strong"])["roc"]
+    png = before_after_png("roc", before, after, ("m at main", "m now"), "roc: m")
+    assert Image.open(io.BytesIO(png)).mode == "P"
+    assert before_after_png("roc", None, after, ("m at main", "m now"), "roc: m") != png  # a new model: one curve
+    assert before_after_png("history", before, after, ("a", "b"), "history") is None  # no overlay of that kind

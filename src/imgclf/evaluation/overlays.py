@@ -67,21 +67,18 @@ def reliability_overlay(curves: dict[str, list[dict]], ax: Axes | None = None) -
     return lines
 
 
-def _mean_lines(ax: Axes, curves: dict[str, list[dict]], key: str, origin: bool) -> list[Line2D]:
-    """Each model's mean one-vs-rest ``key`` (rows of ``lift_table(...)["mean"]``)."""
-    lines = []
-    for i, (name, rows) in enumerate(curves.items()):
-        start = [0.0] if origin else []
-        x = start + [r["population_fraction"] for r in rows]
-        y = start + [r[key] for r in rows]
-        lines += ax.plot(x, y, marker=".", color=_colour(i), label=name)
-    return lines
+def _mean_lines(ax: Axes, curves: dict[str, list[dict]], key: str) -> list[Line2D]:
+    """Each model's ``key`` against the share of images taken."""
+    return [line for i, (name, rows) in enumerate(curves.items())
+            for line in ax.plot([r["population_fraction"] for r in rows], [r[key] for r in rows], marker=".",
+                                color=_colour(i), label=name)]
 
 
 def lift_overlay(curves: dict[str, list[dict]], ax: Axes | None = None) -> list[Line2D]:
-    """Each model's cumulative lift (the mean over classes, one against the rest)."""
+    """Each model's cumulative lift (rows of ``lift_table(...)["mean"]``: the mean over classes,
+    one against the rest)."""
     ax = _axes(ax)
-    lines = _mean_lines(ax, curves, "lift", origin=False)
+    lines = _mean_lines(ax, curves, "lift")
     ax.axhline(1.0, linestyle=":", color="grey")
     ax.set(xlabel=TAKEN, ylabel="cumulative lift", title="lift (mean over classes)")
     ax.legend(fontsize="small")
@@ -89,9 +86,10 @@ def lift_overlay(curves: dict[str, list[dict]], ax: Axes | None = None) -> list[
 
 
 def gains_overlay(curves: dict[str, list[dict]], ax: Axes | None = None) -> list[Line2D]:
-    """Each model's cumulative gains (the mean over classes), from (0, 0); chance dotted."""
+    """Each model's cumulative gains (rows of ``gains_rows``: the mean over classes, from (0, 0));
+    chance dotted."""
     ax = _axes(ax)
-    lines = _mean_lines(ax, curves, "gain", origin=True)
+    lines = _mean_lines(ax, curves, "gain")
     ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
     ax.set(xlabel=TAKEN, ylabel="share of class found", title="cumulative gains (mean over classes)")
     ax.legend(loc="lower right", fontsize="small")
@@ -136,7 +134,7 @@ def overview_pngs(plots_dir: Path, names: list[str], chosen: dict[str, tuple[flo
     """The overlaid charts as palette PNGs, by title: every model of ``names`` on each."""
     pngs = {}
     for title, kind, draw in (("ROC", "roc", roc_overlay), ("reliability", "calibration", reliability_overlay),
-                              ("lift", "lift", lift_overlay), ("cumulative gains", "lift", gains_overlay)):
+                              ("lift", "lift", lift_overlay), ("cumulative gains", "gains", gains_overlay)):
         fig, ax = plt.subplots(figsize=(6, 4.6))
         draw(read_curves(plots_dir, kind, names), ax=ax)
         pngs[title] = png_bytes(fig)
@@ -144,3 +142,19 @@ def overview_pngs(plots_dir: Path, names: list[str], chosen: dict[str, tuple[flo
     grey_zone_overlay(read_curves(plots_dir, "grey_zone", names), chosen, ax=ax)
     pngs["grey zone"] = png_bytes(fig)
     return pngs
+
+
+OVERLAID = {"roc": roc_overlay, "calibration": reliability_overlay, "lift": lift_overlay, "gains": gains_overlay,
+            "grey_zone": lambda curves, ax: grey_zone_overlay(curves, {}, ax=ax)}
+
+
+def before_after_png(kind: str, before: list[dict] | None, after: list[dict] | None, labels: tuple[str, str],
+                     title: str) -> bytes | None:
+    """One model's chart data of ``kind`` at two commits on the same axes, drawn by the overlay
+    of that kind (``labels``: the two curves' names); None for a kind without an overlay."""
+    if kind not in OVERLAID:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 4.8))
+    OVERLAID[kind]({label: rows for label, rows in zip(labels, (before, after)) if rows}, ax=ax)
+    ax.set_title(title, fontsize="medium")
+    return png_bytes(fig)

@@ -10,7 +10,7 @@ import numpy as np
 from imgclf.errors import PipelineError
 from imgclf.evaluation import charts
 from imgclf.evaluation.curves import (
-    confusion_cells, grey_zone_curve, history_rows, lift_table, misclassified_sample, reliability_curve,
+    confusion_cells, gains_rows, grey_zone_curve, history_rows, lift_table, misclassified_sample, reliability_curve,
     reliability_per_class, roc_and_pr,
 )
 from imgclf.evaluation.metrics import apply_temperature, classification_metrics, fit_temperature, grey_zone
@@ -68,7 +68,7 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
     history = history_rows(model.history) if model.history else None
 
     plot_data = {"confusion": confusion_cells(y_true, y_pred, class_names), "calibration": reliability,
-                 "lift": lift["mean"], "roc": curves["roc"], "pr": curves["pr"], "grey_zone": zone_curve,
+                 "lift": lift["mean"], "gains": gains_rows(lift["mean"]), "roc": curves["roc"], "pr": curves["pr"], "grey_zone": zone_curve,
                  "history": history}
     for kind, rows in plot_data.items():
         if rows is not None:

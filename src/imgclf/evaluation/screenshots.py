@@ -3,7 +3,9 @@ screen's width, screenshotted, and checked.
 
     python -m imgclf.evaluation.screenshots [reports/index.html] [reports/screenshots]
 
-At each width: no element runs off the right edge, every image loaded, and every link of the
+(``make screenshots`` runs it and tracks the folder with ``dvc add``: screenshots differ from
+machine to machine with fonts and Chromium, so they are no stage's output, and ``dvc repro``
+never needs a browser.) At each width: no element runs off the right edge, every image loaded, and every link of the
 navigation bar lands on its section, below the sticky bar. Writes ``index_<width>px.png``
 (full page) and stops, naming the problems, if a check fails. Needs Chromium (Debian's
 ``chromium`` package, or ``$CHROMIUM``) and playwright.
@@ -17,8 +19,10 @@ import shutil
 from pathlib import Path
 
 from imgclf.errors import PipelineError, run_stage
+from imgclf.layout import PAGE, REPORTS
 from imgclf.outputs import atomic_dir
 
+SCREENSHOTS = REPORTS / "screenshots"  # `make screenshots`: tracked by reports/screenshots.dvc, not git
 WIDTHS = {390: 844, 1440: 900}  # viewport width: height (a phone, a wide screen)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
@@ -92,8 +96,8 @@ def check_page(html_path: Path, out_dir: Path, widths: tuple[int, ...] = tuple(W
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Screenshot and check the report page in headless Chromium.")
-    parser.add_argument("page", nargs="?", type=Path, default=Path("reports/index.html"))
-    parser.add_argument("out", nargs="?", type=Path, default=Path("reports/screenshots"))
+    parser.add_argument("page", nargs="?", type=Path, default=PAGE, help=f"the page (default: {PAGE})")
+    parser.add_argument("out", nargs="?", type=Path, default=SCREENSHOTS, help=f"screenshots' folder (default: {SCREENSHOTS})")
     args = parser.parse_args()
     if not args.page.is_file():
         raise PipelineError(f"screenshots: no page {args.page} (run dvc repro evaluate first)")
