@@ -52,3 +52,10 @@ def test_per_class_table_has_every_class_with_its_support():
     assert re.findall(r">([^<>]*)</td>", rows[0]) == ["cat", "0.8889", "0.8000", "0.8421", "10"]
     assert re.findall(r">([^<>]*)</td>", rows[1])[-1] == "5"
     assert np.isclose(float(re.findall(r">([^<>]*)</td>", rows[1])[2]), 0.8)
+    assert "<table>" in table  # five columns: a plain table on a phone too, not cards
+
+
+def test_page_is_byte_identical_run_to_run(tmp_path):
+    first = report_page(tmp_path / "first", n_models=2).read_bytes()
+    second = report_page(tmp_path / "second", n_models=2).read_bytes()
+    assert first == second

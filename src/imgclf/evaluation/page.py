@@ -33,7 +33,7 @@ section{scroll-margin-top:3.5rem;border-top:1px solid #ddd;margin-top:1.5rem}
 figure{margin:0}figcaption{font-size:.9rem;color:#555}img{max-width:100%;height:auto;display:block}
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
 td:first-child,th:first-child{text-align:left}tr.noise td{color:#555}.note{font-size:.9rem;color:#444;max-width:60rem}
-@media (max-width:720px){section{scroll-margin-top:6.5rem}.cards thead{display:none}
+@media (max-width:720px){section{scroll-margin-top:6.5rem}table{font-size:.9rem}td,th{padding:2px 4px}.cards thead{display:none}
 .cards,.cards tbody,.cards tr,.cards td{display:block;width:100%}.cards tr{border:1px solid #ccc;margin:.5rem 0}
 h1{font-size:1.5rem}.cards td{border:none;border-bottom:1px solid #eee;display:flex;justify-content:space-between;gap:.8rem;min-height:1.6em}
 .cards td::before{content:attr(data-label);font-weight:600;text-align:left}}
@@ -57,14 +57,14 @@ def figure(png: bytes, caption: str) -> str:
     return f"<figure>{image_tag(png, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>"
 
 
-def table(header: list[str], rows: list[list[str]], row_classes: list[str] | None = None) -> str:
-    """A table that becomes one card per row on a narrow screen (cells carry their column name)."""
+def table(header: list[str], rows: list[list[str]], row_classes: list[str] | None = None, cards: bool = True) -> str:
+    """A table; with ``cards``, one card per row on a narrow screen (cells carry their column name)."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join(
         f'<tr class="{cls}">' + "".join(f'<td data-label="{html.escape(h)}">{c}</td>' for h, c in zip(header, row)) + "</tr>"
         for row, cls in zip(rows, row_classes or [""] * len(rows))
     )
-    return f'<table class="cards"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<table{" class=cards" if cards else ""}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _number(value: float | None) -> str:
@@ -119,7 +119,7 @@ def per_class_table(cells: list[dict], metrics: dict[str, float]) -> str:
     support = {name: sum(c["count"] for c in cells if c["actual"] == name) for name in names}
     rows = [[html.escape(n), _number(metrics.get(f"precision_{n}")), _number(metrics.get(f"recall_{n}")),
              _number(metrics.get(f"f1_{n}")), str(support[n])] for n in names]
-    return table(["class", "precision", "recall", "F1", "test images"], rows)
+    return table(["class", "precision", "recall", "F1", "images"], rows, cards=False)  # five columns fit a phone
 
 
 def learning_curves_png(rows: list[dict]) -> bytes:
