@@ -38,3 +38,14 @@ def test_the_checks_find_what_a_reader_would_see_wrong(tmp_path):
     assert "at 390px, image not loaded: 'broken'" in problems
     assert "at 390px, navigation link #missing: no element with id missing" in problems
     assert any(p.startswith("at 390px, navigation link #one: its top") and "navigation bar" in p for p in problems), problems
+
+
+def test_a_missing_page_is_named_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "imgclf.evaluation.screenshots", str(tmp_path / "none.html"),
+                             str(tmp_path / "shots")], capture_output=True, text=True)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert f"no page {tmp_path / 'none.html'} (run dvc repro evaluate first)" in result.stderr
+    assert not (tmp_path / "shots").exists()

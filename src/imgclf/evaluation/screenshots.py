@@ -80,8 +80,10 @@ def check_at_width(browser, url: str, width: int, screenshot: Path) -> list[str]
 
 def check_page(html_path: Path, out_dir: Path, widths: tuple[int, ...] = tuple(WIDTHS)) -> list[str]:
     """Check ``html_path`` at each width and write ``out_dir/index_<width>px.png``; the problems."""
-    from playwright.sync_api import sync_playwright
-
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        raise PipelineError("screenshots: the playwright package is missing (make install installs it)") from error
     executable = chromium()
     if executable is None:
         raise PipelineError("screenshots: Chromium is not installed (apt install chromium, or set $CHROMIUM)")
