@@ -25,6 +25,15 @@ def test_page_fits_both_widths_loads_every_image_and_every_link_lands(tmp_path):
 
 @pytest.mark.required_in_ci
 @needs_chromium
+def test_a_two_class_colour_page_like_cifar_deer_horse_passes_too(tmp_path):
+    models = ["logreg", "mlp", "cifar_small", "cifar_small_augmented", "transfer"]
+    page = report_page(tmp_path, n_models=5, n_classes=2, model_names=models, class_names=("deer", "horse"),
+                       image_shape=(32, 32, 3))
+    assert check_page(page, tmp_path) == []
+
+
+@pytest.mark.required_in_ci
+@needs_chromium
 def test_the_checks_find_what_a_reader_would_see_wrong(tmp_path):
     page = tmp_path / "bad.html"
     page.write_text(
