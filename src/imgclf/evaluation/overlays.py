@@ -50,7 +50,7 @@ def roc_overlay(curves: dict[str, list[dict]], ax: Axes | None = None) -> list[R
                 for i, (name, rows) in enumerate(curves.items())]
     for i, display in enumerate(displays):
         display.line_.set_color(_colour(i))
-    ax.set_title("ROC (one-vs-rest, micro-averaged)")
+    ax.set_title("ROC")
     ax.legend(loc="lower right", fontsize="small")
     return displays
 
@@ -80,7 +80,7 @@ def lift_overlay(curves: dict[str, list[dict]], ax: Axes | None = None) -> list[
     ax = _axes(ax)
     lines = _mean_lines(ax, curves, "lift")
     ax.axhline(1.0, linestyle=":", color="grey")
-    ax.set(xlabel=TAKEN, ylabel="cumulative lift", title="lift (mean over classes)")
+    ax.set(xlabel=TAKEN, ylabel="cumulative lift", title="cumulative lift")
     ax.legend(fontsize="small")
     return lines
 
@@ -91,7 +91,7 @@ def gains_overlay(curves: dict[str, list[dict]], ax: Axes | None = None) -> list
     ax = _axes(ax)
     lines = _mean_lines(ax, curves, "gain")
     ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
-    ax.set(xlabel=TAKEN, ylabel="share of class found", title="cumulative gains (mean over classes)")
+    ax.set(xlabel=TAKEN, ylabel="share of class found", title="cumulative gains")
     ax.legend(loc="lower right", fontsize="small")
     return lines
 

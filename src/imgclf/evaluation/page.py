@@ -169,7 +169,9 @@ def index_html(results: dict[str, dict[str, float]], published: dict[str, str], 
 <p class="note">Ranked by {html.escape(ranking[0]["metric"])} (the registry's <code>select_by</code>). Intervals: seeded
 percentile bootstrap over the test images ({level:.0%}); "accuracy vs best" is paired on the same images, and
 "within noise" means that interval holds 0: this test set cannot tell the model from the best one.
-grey_zone_*: share of test images answered outside the abstain band, and accuracy on them.</p>
+grey_zone_*: share of test images answered outside the abstain band, and accuracy on them.
+Charts: for two classes, ROC, lift and gains rank by P(second class); for more, ROC is micro-averaged over
+one-vs-rest decisions and lift and gains are each class against the rest, averaged over classes.</p>
 {ranking_table(ranking, results, published, level)}
 <div class="charts">{overlays}</div></section>
 {''.join(model_section(n, results[n], plots_dir, figures_dir) for n in names)}
