@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install repro test experiment queue report push pull sync clean-store
+.PHONY: install repro test experiment queue report screenshots push pull sync clean-store
 
 install: $(STAMP)
 
@@ -37,6 +37,12 @@ queue: $(STAMP)
 BASE ?= main
 report: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.evaluation.pr_report --base $(BASE) $(ARGS)
+
+## Check reports/index.html in headless Chromium at 390 and 1440 px and screenshot it into
+## reports/screenshots/ (tracked by DVC through reports/screenshots.dvc, not by git).
+screenshots: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.evaluation.screenshots
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc add reports/screenshots
 
 ## Upload the cached data and models to the default DVC remote (.dvc/config): make push [ARGS="-r name --run-cache"]
 push: $(STAMP)

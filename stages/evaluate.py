@@ -10,6 +10,7 @@ from imgclf.data.dataset import ImageSet, load_imageset
 from imgclf.errors import run_stage
 from imgclf.evaluation.comparison import published_figure, write_comparison
 from imgclf.evaluation.model_card import CardFacts, dataset_facts, model_card, stage_params
+from imgclf.evaluation.ranking import ranking
 from imgclf.evaluation.report import ModelEvaluation, check_same_classes, write_model_report
 from imgclf.models.gradcam import gradcam, last_conv_path
 from imgclf.models.inference import conv_activations
@@ -73,6 +74,7 @@ def main() -> None:
     model_uris: dict[str, str] = {}
     evaluations: dict[str, tuple[ModelEvaluation, LoadedModel]] = {}  # for the best model's card
     runs: dict[str, str] = {}  # every MLflow run behind these results, by run name
+    correct: dict[str, object] = {}  # per test image, whether each model got it right: the paired intervals
     with atomic_dir(layout.PLOTS) as plots, atomic_dir(layout.FIGURES) as figures:
         for directory in directories:
             model = load_model(directory)
@@ -80,6 +82,7 @@ def main() -> None:
             evaluation = evaluation_of(model, directory, test, validation, ev)
             metrics = write_model_report(evaluation, ev, params.seed, plots, figures)
             results[model.name], evaluations[model.name] = metrics, (evaluation, model)
+            correct[model.name] = evaluation.proba.argmax(axis=1) == test.labels
             numerics[f"{model.meta['stage']}/{model.name}"] = model.meta.get("numerics")
             run = find_model_run(experiment, directory / model.meta["file"])
             if run is None:
@@ -95,7 +98,10 @@ def main() -> None:
         kinds = model_kinds(params)
         published = {name: published_figure(params.fetch.source, kinds[name]) for name in results}
         dataset = f"{params.fetch.source}, {len(test)} test images, classes {', '.join(test.class_names)}"
-        write_comparison(results, published, figures, dataset, layout.SUMMARY, layout.PAGE)
+        ranked = ranking(results, correct, ev.registry.select_by, ev, params.seed)
+        write_json(plots / "ranking.json", ranked)
+        write_comparison(results, published, ranked, plots, figures, dataset, ev.confidence_level, layout.SUMMARY,
+                         layout.PAGE)
     write_json(layout.METRICS, results)
     write_json(layout.NUMERICS, numerics)
     verdict = gate_verdict(results, ev.registry)

@@ -36,3 +36,37 @@ def write_jpeg(path: Path, height: int = 60, width: int = 80, value: int = 128, 
     cv2.rectangle(image, (0, 0), (width // 2, height // 2), color, -1)
     assert cv2.imwrite(str(path), image)
     return path
+
+
+def report_page(directory: Path, n_models: int = 3, n_classes: int = 4, n_per_class: int = 30,
+                model_names: list[str] | None = None, class_names: tuple[str, ...] | None = None,
+                image_shape: tuple[int, int, int] = (28, 28, 1)) -> Path:
+    """A real report page (``directory/index.html``) from a small seeded evaluation of
+    ``n_models`` models of growing skill (``model_names``, else ``model_<i>``), the first with
+    learning curves and images of ``image_shape``."""
+    from imgclf.evaluation.comparison import write_comparison
+    from imgclf.evaluation.ranking import ranking
+    from imgclf.evaluation.report import ModelEvaluation, write_model_report
+    from imgclf.params import EvaluateParams
+
+    settings = EvaluateParams(calibration_bins=10, lift_bins=5, bootstrap_resamples=200)
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(n_classes), n_per_class)
+    images = rng.integers(0, 255, (len(y), *image_shape), dtype=np.uint8)
+    names = class_names or tuple(f"class {k}" for k in range(n_classes))
+    model_names = model_names or [f"model_{i}" for i in range(n_models)]
+    history = {"loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.8, 0.7], "accuracy": [0.5, 0.7, 0.8],
+               "val_accuracy": [0.4, 0.6, 0.7]}
+    results, correct = {}, {}
+    for i in range(n_models):
+        proba = rng.dirichlet(np.ones(n_classes), size=len(y))
+        proba[np.arange(len(y)), y] += 0.3 * (i + 1)
+        proba /= proba.sum(axis=1, keepdims=True)
+        model = ModelEvaluation(model_names[i], y, proba, names, history=history if i == 0 else None,
+                                images=images if i == 0 else None)
+        results[model.name] = write_model_report(model, settings, 0, directory / "plots", directory / "figures")
+        correct[model.name] = proba.argmax(axis=1) == y
+    ranked = ranking(results, correct, "accuracy", settings, 0)
+    write_comparison(results, {}, ranked, directory / "plots", directory / "figures", "test data", 0.95,
+                     directory / "summary.md", directory / "index.html")
+    return directory / "index.html"

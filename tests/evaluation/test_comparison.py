@@ -1,6 +1,7 @@
-import base64
+import json
 
-from imgclf.evaluation.comparison import published_figure, write_comparison
+from imgclf.evaluation.comparison import published_figure, summary_markdown
+from tests.helpers import report_page
 
 
 def test_published_figures_match_dataset_and_kind():
@@ -9,17 +10,15 @@ def test_published_figures_match_dataset_and_kind():
     assert published_figure("cifar10", ("cnn", "lenet")) == ""
 
 
-def test_summary_and_page_hold_every_model(tmp_path):
+def test_summary_holds_every_model():
     results = {"logreg": {"accuracy": 0.9, "log_loss": 0.3}, "lenet": {"accuracy": 0.98, "ece": 0.01}}
-    published = {"lenet": "98.9%"}
-    png = b"\x89PNG\r\n\x1a\nfake"
-    for name in results:
-        (tmp_path / "figs" / name).mkdir(parents=True)
-        (tmp_path / "figs" / name / "confusion.png").write_bytes(png)
-    write_comparison(results, published, tmp_path / "figs", "mnist5k", tmp_path / "s.md", tmp_path / "i.html")
-    summary = (tmp_path / "s.md").read_text()
-    assert "| lenet | 0.9800 |" in summary and "98.9%" in summary
-    page = (tmp_path / "i.html").read_text()
-    assert page.count("<section") == 2 and 'id="logreg"' in page and 'id="lenet"' in page
-    assert base64.b64encode(png).decode() in page  # images embedded: readable offline
-    assert "src=\"http" not in page
+    summary = summary_markdown(results, {"lenet": "98.9%"}, "mnist5k")
+    assert "| lenet | 0.9800 |" in summary and "98.9%" in summary and "| logreg | 0.9000 |" in summary
+
+
+def test_write_comparison_writes_the_summary_and_the_page(tmp_path):
+    page = report_page(tmp_path, n_models=2)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| model_0 |" in summary and "| model_1 |" in summary
+    assert page.read_text().count('<section id="model-') == 2
+    assert json.loads((tmp_path / "plots" / "roc" / "model_0.json").read_text())

@@ -43,3 +43,30 @@ def test_before_after_charts_are_drawn(tmp_path):
     confusion_before_after_chart(CELLS, None, "confusion: m", tmp_path / "c.png")
     for png in ("h.png", "c.png"):
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_noise_band_says_whether_the_base_accuracy_lies_in_the_workspace_interval():
+    after = {"accuracy": 0.95, "accuracy_ci_low": 0.93, "accuracy_ci_high": 0.97}
+    assert pr_report.noise_band({"accuracy": 0.94}, after).endswith("inside it, within the noise of the test set")
+    assert pr_report.noise_band({"accuracy": 0.90}, after).endswith("outside it, a real change")
+    assert pr_report.noise_band({"accuracy": 0.90}, {"accuracy": 0.95}).startswith("no interval")
+
+
+def test_metrics_table_shows_base_workspace_and_change():
+    lines = pr_report.metrics_table({"accuracy": 0.9, "log_loss": 0.3},
+                                    {"accuracy": 0.95, "log_loss": 0.2, "accuracy_ci_low": 0.93, "accuracy_ci_high": 0.97})
+    assert "| accuracy | 0.9000 | 0.9500 | +0.0500 |" in lines and "| log_loss | 0.3000 | 0.2000 | -0.1000 |" in lines
+    assert "| ece |  |  |  |" in lines  # on neither side
+    assert lines[-1].endswith("outside it, a real change")
+
+
+def test_overlaid_kinds_are_drawn_on_one_axes_and_others_dashed(tmp_path):
+    roc = [{"fpr": 0.0, "tpr": 0.0}, {"fpr": 0.5, "tpr": 0.9}, {"fpr": 1.0, "tpr": 1.0}]
+    history = [{"epoch": 1, "loss": 1.0, "val_loss": 1.2}, {"epoch": 2, "loss": 0.5, "val_loss": 0.7}]
+    pr_report.chart_png("reports/plots/roc", {"x": "fpr", "y": "tpr"}, "m", roc, roc[::2], "main", tmp_path / "roc.png")
+    pr_report.chart_png("reports/plots/history", {"x": "epoch", "y": ["loss", "val_loss"]}, "m", history, None, "main",
+                        tmp_path / "history.png")
+    pr_report.chart_png("reports/plots/confusion", {"template": "confusion_counts"}, "m", CELLS, CELLS, "main",
+                        tmp_path / "confusion.png")
+    for png in ("roc.png", "history.png", "confusion.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (tmp_path / png).stat().st_size > 5000

@@ -27,10 +27,11 @@ def test_report_writes_charts_and_plot_data(tmp_path, n_classes):
     model = ModelEvaluation("m", y, confident_proba(y, n_classes), names, history=history)
     metrics = write_model_report(model, SETTINGS, 0, tmp_path / "plots", tmp_path / "figs")
     assert metrics["accuracy"] == 1.0 and metrics["grey_zone_coverage"] <= 1.0
+    assert metrics["accuracy_ci_low"] == metrics["accuracy_ci_high"] == 1.0  # no mistake to resample
     for png_name in ("confusion", "calibration", "lift", "roc_pr", "grey_zone", "learning_curves"):
         png = tmp_path / "figs" / "m" / f"{png_name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
-    for kind in ("confusion", "calibration", "lift", "roc", "pr", "grey_zone", "history"):
+    for kind in ("confusion", "calibration", "lift", "gains", "roc", "pr", "grey_zone", "history"):
         assert json.loads((tmp_path / "plots" / kind / "m.json").read_text())
     assert json.loads((tmp_path / "plots" / "history" / "m.json").read_text())[1] == {
         "epoch": 2, "loss": 0.5, "val_loss": 0.7, "accuracy": 0.8, "val_accuracy": 0.7}
@@ -38,6 +39,8 @@ def test_report_writes_charts_and_plot_data(tmp_path, n_classes):
     assert len(cells) == n_classes**2 and sum(c["count"] for c in cells) == len(y)
     lift = json.loads((tmp_path / "plots" / "lift" / "m.json").read_text())
     assert len(lift) == 5 and lift[-1]["lift"] == 1.0
+    gains = json.loads((tmp_path / "plots" / "gains" / "m.json").read_text())
+    assert gains[0] == {"population_fraction": 0.0, "gain": 0.0} and [g["gain"] for g in gains[1:]] == [r["gain"] for r in lift]
 
 
 def test_grey_band_comes_from_the_settings(tmp_path):

@@ -47,7 +47,7 @@ def test_every_stage_wrote_its_outputs(pipeline):
     summary = (pipeline / "reports/summary.md").read_text()
     page = (pipeline / "reports/index.html").read_text()
     for name in MODELS:
-        assert f"| {name} |" in summary and f'id="{name}"' in page
+        assert f"| {name} |" in summary and f'id="model-{name}"' in page and f'href="#model-{name}"' in page
     assert "98.9%" in summary  # LeNet on MNIST digits: the tutorial's figure beside ours
     # Chance is 0.1: the tiny models must have learnt something.
     assert metrics["logreg"]["accuracy"] > 0.5

@@ -96,6 +96,12 @@ def lift_table(y_true: np.ndarray, proba: np.ndarray, class_names: tuple[str, ..
     return curves
 
 
+def gains_rows(mean_lift: list[dict]) -> list[dict]:
+    """The cumulative gains curve of rows of ``lift_table(...)["mean"]``, from (0, 0)."""
+    return [{"population_fraction": 0.0, "gain": 0.0},
+            *({"population_fraction": r["population_fraction"], "gain": r["gain"]} for r in mean_lift)]
+
+
 def _rows(fraction: np.ndarray, lift: np.ndarray, gain: np.ndarray) -> list[dict]:
     return [
         {"population_fraction": round(float(f), 6), "lift": round(float(l), 6), "gain": round(float(g), 6)}

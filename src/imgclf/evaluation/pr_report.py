@@ -2,11 +2,14 @@
 
     python -m imgclf.evaluation.pr_report [--base main] [--out reports/pr.md] [--artifacts-url URL]
 
-``reports/pr.md`` holds ``dvc params diff`` and ``dvc metrics diff`` against the base, every
-chart whose data changed (before and after, drawn into ``reports/pr/``), the hardware of both
-sides (``imgclf.evaluation.machines``), and the MLflow runs
-that made the results, linked when ``MLFLOW_TRACKING_URI`` is a tracking server. The chart data
-compared are the ``cache: false`` files under ``reports/plots`` that git holds for each commit.
+``reports/pr.md`` holds ``dvc params diff`` and ``dvc metrics diff`` against the base; then, for
+every model whose metrics or chart data changed, its main metrics before and after with the noise
+band of the test set (the workspace's bootstrap interval of the accuracy, ``accuracy_ci_low`` /
+``accuracy_ci_high`` of ``reports/metrics.json``) and each changed chart before and after on the
+same axes (the page's overlays; confusion matrices side by side), drawn into ``reports/pr/``;
+the hardware of both sides (``imgclf.evaluation.machines``), and the MLflow runs that made the
+results, linked when ``MLFLOW_TRACKING_URI`` is a tracking server. The chart data compared are the
+``cache: false`` files under ``reports/plots`` that git holds for each commit.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import yaml
 from imgclf.evaluation import charts
 from imgclf.errors import PipelineError, run_stage
 from imgclf.evaluation.machines import machine_notes
-from imgclf.layout import NUMERICS, RUN_INDEX
+from imgclf.evaluation.overlays import before_after_png
+from imgclf.evaluation.page import COLUMNS
+from imgclf.layout import METRICS, NUMERICS, RUN_INDEX
 from imgclf.numerics import cpu
 from imgclf.outputs import atomic_dir, atomic_path, read_json
 from imgclf.tools import run_tool
@@ -82,6 +87,43 @@ def run_lines(server: str | None) -> list[str]:
     return lines
 
 
+def noise_band(before: dict, after: dict) -> str:
+    """Whether the accuracy moved beyond the noise of the test set: the base's accuracy against
+    the workspace's bootstrap interval (the two runs' per-image results are not both at hand,
+    so the interval is not paired)."""
+    if "accuracy_ci_low" not in after or "accuracy" not in before:
+        return "no interval (a side was evaluated before intervals were recorded)"
+    low, high = after["accuracy_ci_low"], after["accuracy_ci_high"]
+    inside = low <= before["accuracy"] <= high
+    return (f"[{low:.4f}, {high:.4f}]: the base's {before['accuracy']:.4f} is "
+            + ("inside it, within the noise of the test set" if inside else "outside it, a real change"))
+
+
+def metrics_table(before: dict | None, after: dict | None) -> list[str]:
+    """A model's main metrics at the base and in the workspace, with the accuracy's noise band."""
+    before, after = before or {}, after or {}
+    lines = ["| metric | base | workspace | change |", "| --- | ---: | ---: | ---: |"]
+    for key in COLUMNS:
+        old, new = before.get(key), after.get(key)
+        change = f"{new - old:+.4f}" if old is not None and new is not None else ""
+        lines.append(f"| {key} | {'' if old is None else f'{old:.4f}'} | {'' if new is None else f'{new:.4f}'} | {change} |")
+    return lines + ["", f"Noise band of the accuracy (workspace's bootstrap interval): {noise_band(before, after)}"]
+
+
+def chart_png(folder: str, spec: dict, name: str, before, after, base: str, png: Path) -> None:
+    """``name``'s chart data at ``base`` and now, on the same axes (confusion: side by side)."""
+    kind = Path(folder).name
+    title = f"{kind}: {name} ({base} and workspace)"
+    if spec.get("template") == "confusion_counts":
+        charts.confusion_before_after_chart(before, after, f"{kind}: {name} (left: {base}, right: workspace)", png)
+    elif (drawn := before_after_png(kind, before, after, (f"{name} at {base}", f"{name} in the workspace"), title)):
+        png.write_bytes(drawn)
+    else:
+        y = spec["y"]
+        charts.before_after_chart(before, after, spec["x"], y if isinstance(y, list) else [y],
+                                  f"{kind}: {name} (dashed: {base}, solid: workspace)", png)
+
+
 def write_report(base: str, out: Path, artifacts_url: str | None = None) -> list[str]:
     """Write the report to ``out`` and its charts to ``out``'s folder ``pr/``; the changed charts."""
     command("git", "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
@@ -89,24 +131,26 @@ def write_report(base: str, out: Path, artifacts_url: str | None = None) -> list
     metrics = command("dvc", "metrics", "diff", base, "--md").strip() or "No metric changed."
     specs = plot_specs()
     changed = changed_charts(base, specs)
+    old_metrics = at_base(base, METRICS.as_posix()) or {}
+    new_metrics = read_json(METRICS) if METRICS.exists() else {}
+    models = sorted({name for _, name, _, _ in changed}
+                    | {n for n in set(old_metrics) | set(new_metrics) if old_metrics.get(n) != new_metrics.get(n)})
     head = command("git", "rev-parse", "--short", "HEAD").strip()
     lines = [f"# Pipeline report: workspace at {head} against `{base}`", "", "## Parameters", "", params, "",
-             "## Metrics", "", metrics, "", "## Charts that changed", ""]
+             "## Metrics", "", metrics, ""]
     with atomic_dir(out.parent / "pr") as images:
-        for folder, name, before, after in changed:
-            kind = Path(folder).name
-            png = images / f"{kind}_{name}.png"
-            title = f"{kind}: {name} (dashed/left: {base}, solid/right: workspace)"
-            if specs[folder].get("template") == "confusion_counts":
-                charts.confusion_before_after_chart(before, after, title, png)
-            else:
-                y = specs[folder]["y"]
-                charts.before_after_chart(before, after, specs[folder]["x"], y if isinstance(y, list) else [y], title, png)
-            lines.append(f"- {kind}: {name}" if artifacts_url else f"### {kind}: {name}\n\n![{kind} {name}](pr/{png.name})\n")
-        if not changed:
-            lines.append("None.")
-        elif artifacts_url:
-            lines += ["", f"Before-and-after images: {artifacts_url}"]
+        for model in models:
+            lines += [f"## Model {model}: before and after", "", *metrics_table(old_metrics.get(model), new_metrics.get(model)), ""]
+            for folder, name, before, after in (c for c in changed if c[1] == model):
+                kind = Path(folder).name
+                png = images / f"{kind}_{name}.png"
+                chart_png(folder, specs[folder], name, before, after, base, png)
+                lines.append(f"- {kind}: {name}" if artifacts_url else f"### {kind}: {name}\n\n![{kind} {name}](pr/{png.name})\n")
+            lines.append("")
+        if not models:
+            lines += ["## Models", "", "No model's metrics or charts changed."]
+        elif artifacts_url and changed:
+            lines += [f"Before-and-after images: {artifacts_url}"]
     lines += ["", "## Hardware", "", *machine_notes(at_base(base, NUMERICS.as_posix()),
                                                   read_json(NUMERICS) if NUMERICS.exists() else None, cpu()["model"])]
     server = os.environ.get("MLFLOW_TRACKING_URI", "")

@@ -11,10 +11,11 @@ import numpy as np
 from imgclf.errors import PipelineError
 from imgclf.evaluation import charts
 from imgclf.evaluation.curves import (
-    confusion_cells, grey_zone_curve, history_rows, lift_table, misclassified_sample, reliability_curve,
+    confusion_cells, gains_rows, grey_zone_curve, history_rows, lift_table, misclassified_sample, reliability_curve,
     reliability_per_class, roc_and_pr,
 )
 from imgclf.evaluation.metrics import apply_temperature, classification_metrics, fit_temperature, grey_zone
+from imgclf.evaluation.ranking import accuracy_bounds
 from imgclf.outputs import write_json
 from imgclf.params import EvaluateParams
 
@@ -54,9 +55,10 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
     """Write ``model``'s chart data (``plots_dir/<kind>/<name>.json``) and PNGs
     (``figures_dir/<name>/<kind>.png``); return its metrics, grey zone included.
 
-    ``settings``: the bins of the calibration and lift charts and the grey band; ``seed``: the
-    sample of the misclassified gallery. With ``model.validation``: temperature scaling fitted
-    there, and the test metrics and reliability diagram after it.
+    ``settings``: the bins of the calibration and lift charts, the grey band and the bootstrap;
+    ``seed``: the sample of the misclassified gallery and the bootstrap interval of the accuracy.
+    With ``model.validation``: temperature scaling fitted there, and the test metrics and
+    reliability diagram after it.
     """
     name, y_true, proba, class_names = model.name, model.y_true, model.proba, model.class_names
     bins = settings.calibration_bins
@@ -69,7 +71,7 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
     history = history_rows(model.history) if model.history else None
 
     plot_data = {"confusion": confusion_cells(y_true, y_pred, class_names), "calibration": reliability,
-                 "lift": lift["mean"], "roc": curves["roc"], "pr": curves["pr"], "grey_zone": zone_curve,
+                 "lift": lift["mean"], "gains": gains_rows(lift["mean"]), "roc": curves["roc"], "pr": curves["pr"], "grey_zone": zone_curve,
                  "history": history}
     for kind, rows in plot_data.items():
         if rows is not None:
@@ -101,6 +103,7 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
                                   figures / "feature_maps.png")
     metrics = classification_metrics(y_true, proba, class_names)
     metrics.update({"grey_zone_coverage": zone["coverage"], "grey_zone_accuracy": zone["accuracy_kept"]})
+    metrics.update(accuracy_bounds(y_true, y_pred, settings, seed))  # the noise band of the page and the PR report
     if model.validation is not None:
         temperature = fit_temperature(*model.validation)
         scaled = apply_temperature(proba, temperature)

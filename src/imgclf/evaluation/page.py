@@ -1,0 +1,179 @@
+"""``reports/index.html``: one self-contained page that compares the models for the reader.
+
+An overview (the models ranked by the chosen metric, with bootstrap intervals, and every model
+overlaid on one ROC, reliability, lift, gains and grey-zone chart), then a section per model
+(confusion matrices, per-class precision/recall/F1, learning curves, misclassified images),
+reached from a sticky navigation bar. Charts are drawn from the chart data files
+(``reports/plots``) and embedded as palette PNGs; no script, no network. Tables turn into cards
+on a phone's width, so nothing runs off the right edge.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+import struct
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from imgclf.evaluation import charts
+from imgclf.evaluation.overlays import overview_pngs, png_bytes, quantised, read_curves
+
+COLUMNS = ("accuracy", "balanced_accuracy", "log_loss", "brier", "ece", "roc_auc", "grey_zone_coverage", "grey_zone_accuracy")
+
+STYLE = """*{box-sizing:border-box}body{font-family:system-ui,sans-serif;margin:0;line-height:1.4;color:#222}h1,h2,p{overflow-wrap:anywhere}
+nav{position:sticky;top:0;z-index:1;background:#f4f6f8;border-bottom:1px solid #ccd;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.2rem 1.2rem}
+nav a{text-decoration:none;color:#0645ad}main{max-width:1500px;margin:0 auto;padding:0 1rem 3rem}
+section{scroll-margin-top:3.5rem;border-top:1px solid #ddd;margin-top:1.5rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,440px),1fr));gap:1rem}
+.wide{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,560px),1fr));gap:1rem}
+figure{margin:0}figcaption{font-size:.9rem;color:#555}img{max-width:100%;height:auto;display:block}
+table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
+td:first-child,th:first-child{text-align:left}tr.noise td{color:#555}.note{font-size:.9rem;color:#444;max-width:60rem}
+@media (max-width:720px){section{scroll-margin-top:6.5rem}table{font-size:.9rem}td,th{padding:2px 4px}.cards thead{display:none}
+.cards,.cards tbody,.cards tr,.cards td{display:block;width:100%}.cards tr{border:1px solid #ccc;margin:.5rem 0}
+h1{font-size:1.5rem}.cards td{border:none;border-bottom:1px solid #eee;display:flex;justify-content:space-between;gap:.8rem;min-height:1.6em}
+.cards td::before{content:attr(data-label);font-weight:600;text-align:left}}
+"""
+
+
+def section_id(name: str) -> str:
+    """The HTML id of a model's section: ``model-`` and its name, other characters as ``-``."""
+    return "model-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+
+def image_tag(png: bytes, alt: str) -> str:
+    """``png`` embedded as a data URL, with its size (read from the PNG header) so the page
+    does not jump while it loads."""
+    width, height = struct.unpack(">II", png[16:24])
+    data = base64.b64encode(png).decode()
+    return f'<img alt="{html.escape(alt)}" width="{width}" height="{height}" src="data:image/png;base64,{data}">'
+
+
+def figure(png: bytes, caption: str) -> str:
+    return f"<figure>{image_tag(png, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def table(header: list[str], rows: list[list[str]], row_classes: list[str] | None = None, cards: bool = True) -> str:
+    """A table; with ``cards``, one card per row on a narrow screen (cells carry their column name)."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        f'<tr class="{cls}">' + "".join(f'<td data-label="{html.escape(h)}">{c}</td>' for h, c in zip(header, row)) + "</tr>"
+        for row, cls in zip(rows, row_classes or [""] * len(rows))
+    )
+    return f'<table{" class=cards" if cards else ""}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def ranking_table(ranking: list[dict], results: dict[str, dict[str, float]], published: dict[str, str],
+                  level: float) -> str:
+    """The models best first, the chosen metric leading, accuracy intervals and the difference to the best."""
+    metric = ranking[0]["metric"]
+    percent = f"{level:.0%}"
+    chosen = [] if metric == "accuracy" else [metric]
+    others = [c for c in COLUMNS if c not in ("accuracy", metric)]
+    header = ["#", "model", *chosen, f"accuracy ({percent} interval)", f"accuracy vs best ({percent} interval)",
+              *others, "published"]
+    rows, classes = [], []
+    for rank, row in enumerate(ranking, 1):
+        m = results[row["model"]]
+        versus = "best" if rank == 1 else (f"{row['accuracy_vs_best']:+.4f} [{row['vs_best_ci_low']:+.4f}, "
+                                           f"{row['vs_best_ci_high']:+.4f}]" + (" within noise" if row["within_noise"] else ""))
+        interval = "" if row["accuracy_ci_low"] is None else f" [{row['accuracy_ci_low']:.4f}, {row['accuracy_ci_high']:.4f}]"
+        rows.append([str(rank), f'<a href="#{section_id(row["model"])}">{html.escape(row["model"])}</a>',
+                     *[_number(row["value"]) for _ in chosen], f"{row['accuracy']:.4f}{interval}", versus,
+                     *[_number(m.get(c)) for c in others],
+                     html.escape(published.get(row["model"], ""))])
+        classes.append("noise" if rank > 1 and row["within_noise"] else "")
+    return table(header, rows, classes)
+
+
+def confusion_pngs(cells: list[dict]) -> tuple[bytes, bytes]:
+    """Counts and row-normalised confusion matrices, each its own square PNG with large numbers."""
+    names = list(dict.fromkeys(c["actual"] for c in cells))
+    counts = np.zeros((len(names), len(names)), dtype=int)
+    for c in cells:
+        counts[names.index(c["actual"]), names.index(c["predicted"])] = c["count"]
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    pngs = []
+    for matrix, fmt, title in ((counts, "d", "counts"), (shares, ".2f", "share of each true class (rows sum to 1)")):
+        side = max(4.5, 0.55 * len(names) + 1.5)
+        fig, ax = plt.subplots(figsize=(side, side))
+        display = charts.confusion_panel(matrix, names, fmt, ax=ax)
+        for text in display.text_.ravel():
+            text.set_fontsize(12 if len(names) <= 10 else 9)
+        ax.set_title(title)
+        pngs.append(png_bytes(fig))
+    return pngs[0], pngs[1]
+
+
+def per_class_table(cells: list[dict], metrics: dict[str, float]) -> str:
+    """Precision, recall, F1 and the number of test images of each class."""
+    names = list(dict.fromkeys(c["actual"] for c in cells))
+    support = {name: sum(c["count"] for c in cells if c["actual"] == name) for name in names}
+    rows = [[html.escape(n), _number(metrics.get(f"precision_{n}")), _number(metrics.get(f"recall_{n}")),
+             _number(metrics.get(f"f1_{n}")), str(support[n])] for n in names]
+    return table(["class", "precision", "recall", "F1", "images"], rows, cards=False)  # five columns fit a phone
+
+
+def learning_curves_png(rows: list[dict]) -> bytes:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    charts.learning_curve_panel(rows, "loss", ax=left)
+    charts.learning_curve_panel(rows, "accuracy", ax=right)
+    return png_bytes(fig)
+
+
+def model_section(name: str, metrics: dict[str, float], plots_dir: Path, figures_dir: Path) -> str:
+    """One model's section: confusion matrices, per-class table, learning curves, images."""
+    parts = [f'<section id="{section_id(name)}"><h2>{html.escape(name)}</h2>']
+    cells = read_curves(plots_dir, "confusion", [name]).get(name)
+    if cells:
+        counts, shares = confusion_pngs(cells)
+        parts += ["<h3>Confusion matrix</h3><p class='note'>rows: true class; columns: predicted class</p>",
+                  f'<div class="wide">{figure(counts, f"{name}: confusion counts")}'
+                  f'{figure(shares, f"{name}: confusion, row-normalised")}</div>',
+                  "<h3>Per class</h3>", per_class_table(cells, metrics)]
+    history = read_curves(plots_dir, "history", [name]).get(name)
+    if history:
+        parts += ["<h3>Learning curves</h3>", figure(learning_curves_png(history), f"{name}: loss and accuracy per epoch "
+                                                     "(solid: training, dashed: validation)")]
+    for stem, heading in (("misclassified", "Misclassified test images (true and predicted class, probability)"),
+                          ("feature_maps", "Feature maps")):
+        png = Path(figures_dir) / name / f"{stem}.png"
+        if png.exists():
+            parts += [f"<h3>{heading}</h3>", figure(quantised(png.read_bytes()), f"{name}: {stem.replace('_', ' ')}")]
+    return "".join(parts) + "</section>"
+
+
+def index_html(results: dict[str, dict[str, float]], published: dict[str, str], ranking: list[dict],
+               plots_dir: Path, figures_dir: Path, dataset: str, level: float) -> str:
+    """The whole page, images embedded: readable offline, at a phone's width and on a wide screen."""
+    names = [row["model"] for row in ranking]
+    chosen = {n: (results[n]["grey_zone_coverage"], results[n]["grey_zone_accuracy"]) for n in names
+              if "grey_zone_coverage" in results[n]}
+    overlays = "".join(figure(png, f"every model: {title}") for title, png in overview_pngs(plots_dir, names, chosen).items())
+    links = "".join(f'<a href="#{section_id(n)}">{html.escape(n)}</a>' for n in names)
+    title = f"Model comparison: {html.escape(dataset)}"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>{STYLE}</style></head>
+<body><nav aria-label="sections"><a href="#overview"><b>Overview</b></a>{links}</nav><main>
+<h1>{title}</h1>
+<section id="overview"><h2>Overview</h2>
+<p class="note">Ranked by {html.escape(ranking[0]["metric"])} (the registry's <code>select_by</code>). Intervals: seeded
+percentile bootstrap over the test images ({level:.0%}); "accuracy vs best" is paired on the same images, and
+"within noise" means that interval holds 0: this test set cannot tell the model from the best one.
+grey_zone_*: share of test images answered outside the abstain band, and accuracy on them.
+Charts: for two classes, ROC, lift and gains rank by P(second class); for more, ROC is micro-averaged over
+one-vs-rest decisions and lift and gains are each class against the rest, averaged over classes.</p>
+{ranking_table(ranking, results, published, level)}
+<div class="charts">{overlays}</div></section>
+{''.join(model_section(n, results[n], plots_dir, figures_dir) for n in names)}
+</main></body></html>
+"""
