@@ -192,3 +192,34 @@ def test_a_misspelt_key_in_a_sweep_file_is_one_line_naming_it(pipeline):
     assert line.startswith("error: sweeps/typo.yaml: params.train_cnn.lenet.learnin_rate = 0.1 is not valid")
     assert "train_cnn.lenet.learnin_rate: unknown key" in line
     assert not (pipeline / "sweeps" / ".state" / "typo.json").exists()
+
+
+# Seed 2 draws the good rate first, then the hopeless one (TPE's first trials are seeded random draws).
+PRUNED = {
+    "method": "optuna", "trials": 2, "seed": 2,
+    "set": {"train_cnn.lenet.epochs": 8, "train_cnn.lenet.early_stopping": None},
+    "metric": {"key": "lenet.accuracy", "direction": "maximize"},
+    "params": {"train_cnn.lenet.learning_rate": [0.003, 0.0000001]},
+    "pruning": {"run": "train_cnn/lenet", "metric": "val_accuracy", "startup_trials": 1, "warmup_epochs": 0,
+                "poll_seconds": 0.5},
+}
+
+
+def test_a_hopeless_optuna_trial_is_pruned_on_its_validation_accuracy_while_it_trains(pipeline):
+    write_sweep(pipeline, "tiny-prune", PRUNED)
+    result = sweep(pipeline, "tiny-prune")
+    assert "trial tiny-prune-001: pruned at epoch" in result.stdout
+    table = trial_table(pipeline, "tiny-prune")
+    assert [(r["dvc experiment"], r["state"], r["train_cnn.lenet.learning_rate"]) for r in table] == [
+        ("tiny-prune-000", "complete", "0.003"), ("tiny-prune-001", "pruned", "1e-07")]
+    assert table[0]["lenet.accuracy"] and table[1]["lenet.accuracy"] == ""  # pruned: no test metric
+    names = experiment_names(pipeline)
+    assert "tiny-prune-000" in names and "tiny-prune-001" not in names
+    client = store_client(pipeline)
+    trial, = all_runs(client, "tags.dvc_exp_name = 'tiny-prune-001' and tags.sweep_role = 'trial'")
+    assert trial.info.status == "KILLED" and trial.data.tags["trial_state"] == "pruned"
+    judged = client.get_metric_history(trial.info.run_id, "epoch.val_accuracy")
+    stopped, = all_runs(client, "tags.dvc_exp_name = 'tiny-prune-001' and attributes.run_name = 'train_cnn/lenet'")
+    assert stopped.info.status == "KILLED"  # stopped mid-training: fewer epochs than the 8 asked for
+    epochs = client.get_metric_history(stopped.info.run_id, "val_accuracy")
+    assert 1 <= len(judged) <= len(epochs) < 8

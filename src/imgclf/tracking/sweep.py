@@ -51,7 +51,7 @@ def run_queued(sweep: Sweep, name: str, overrides_of) -> list[dict]:
     if todo:
         queue_trials(todo, sweep.jobs)
         finished = finished_experiments()
-    failed = {trial for trial, state in queue_status()[0].items() if state == "Failed"}
+    failed = {trial for trial, state in queue_status().items() if state == "Failed"}
     rows = []
     for number, (trial, v) in enumerate(trials.items()):
         value = metric_value(finished[trial], sweep, trial) if trial in finished else None
@@ -70,7 +70,9 @@ def run_optuna(sweep: Sweep, name: str, overrides_of, experiment: str) -> list[d
         if interrupted(study, trial) or trial.state.name not in ("COMPLETE", "PRUNED", "FAIL"):
             continue
         rows.append({"sweep": name, "number": trial.number, "name": trial.user_attrs["dvc_exp_name"],
-                     "state": trial.state.name, "value": trial.value, "params": trial.params,
+                     "state": trial.state.name, "params": trial.params,
+                     # a pruned trial's value in Optuna is its last epoch's, not the sweep's metric
+                     "value": trial.value if trial.state.name == "COMPLETE" else None,
                      "epochs": dict(trial.intermediate_values)})
     return rows
 

@@ -120,25 +120,24 @@ def metric_value(data: dict, sweep: Sweep, name: str) -> float:
                             "(check metric.key in the sweep file)") from None
 
 
-def queue_status() -> tuple[dict[str, str], int]:
-    """``dvc queue status``: name -> Queued, Running, Success or Failed, and the active workers."""
-    status, workers = {}, 0
+def queue_status() -> dict[str, str]:
+    """``dvc queue status`` as name -> Queued, Running, Success or Failed."""
+    status = {}
     for line in dvc("queue", "status").splitlines()[1:]:
         words = line.split()
         if len(words) >= 3 and words[-1] in ("Queued", "Running", "Success", "Failed"):
             status[words[1]] = words[-1]
-        elif line.startswith("Worker status:") and words[2].isdigit():
-            workers = int(words[2])
-    return status, workers
+    return status
 
 
 def queue_trials(trials: dict[str, list[str]], jobs: int) -> None:
     """Queue the trials (name -> overrides) not already queued or running, run them ``jobs`` at a
     time and wait. A trial whose worker was killed is marked failed (and queued again on resume);
-    workers are started again if they all died with trials still queued. Ctrl-C kills the
-    running trials and stops the workers; the queued ones stay queued."""
+    workers are started again when trials stay queued with none running for a minute (all the
+    workers died; DVC's own worker count is not reliable on its file-system broker). Ctrl-C kills
+    the running trials and stops the workers; the queued ones stay queued."""
     settle_stale(trials)
-    status, _ = queue_status()
+    status = queue_status()
     failed = [name for name in trials if status.get(name) == "Failed"]
     if failed:
         dvc("queue", "remove", *failed)  # a failed trial is queued afresh
@@ -147,19 +146,22 @@ def queue_trials(trials: dict[str, list[str]], jobs: int) -> None:
             dvc("exp", "run", "--queue", "-n", name, *[arg for item in items for arg in ("-S", item)])
     dvc("queue", "start", "-j", str(jobs))
     try:
+        idle = 0
         for tick in itertools.count(1):
             time.sleep(3)
-            status, workers = queue_status()
-            waiting = [name for name in trials if status.get(name) in ("Queued", "Running")]
+            status = queue_status()
+            waiting = [status[name] for name in trials if status.get(name) in ("Queued", "Running")]
             if not waiting:
                 break
-            if tick % 5 == 0 and any(status.get(name) == "Running" for name in waiting):
+            if tick % 5 == 0 and "Running" in waiting:
                 for name in settle_stale(trials):
                     print(f"trial {name}: its worker died; marked failed (RESUME=1 runs it again)", flush=True)
-            if workers == 0 and any(status.get(name) == "Queued" for name in waiting):
+            idle = idle + 1 if "Running" not in waiting else 0
+            if idle == 20:
                 dvc("queue", "start", "-j", str(jobs))
+                idle = 0
     except KeyboardInterrupt:
-        running = [name for name, state in queue_status()[0].items() if state == "Running" and name in trials]
+        running = [name for name, state in queue_status().items() if state == "Running" and name in trials]
         if running:
             dvc("queue", "kill", *running, check=False)
         raise
