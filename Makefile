@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install repro test experiment queue report screenshots push pull sync clean-store
+.PHONY: install repro test experiment queue sweep report screenshots push pull sync clean-store
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ JOBS ?= 2
 queue: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.tracking.queue
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc queue start -j $(JOBS)
+
+## Run a sweep file (sweeps/NAME.yaml) as DVC experiments compared in MLflow: make sweep NAME=lr_grid [RESUME=1]
+sweep: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.tracking.sweep $(NAME) $(if $(RESUME),--resume)
 
 ## Write reports/pr.md: params, metrics and charts of the workspace against BASE (default main).
 BASE ?= main

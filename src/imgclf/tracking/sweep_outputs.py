@@ -1,0 +1,116 @@
+"""What a sweep leaves behind in ``reports/sweeps/<sweep>/``: the trials sorted by the metric
+(``trials.md``, ``trials.csv``) and what each parameter did, drawn by Optuna's matplotlib
+visualisation: parallel coordinates, parameter importances (fANOVA, seeded), the metric against
+each parameter, and the metric trial after trial."""
+
+from __future__ import annotations
+
+import csv
+import math
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import optuna  # noqa: E402
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution  # noqa: E402
+from optuna.trial import TrialState, create_trial  # noqa: E402
+
+from imgclf.params.sweep import Sweep  # noqa: E402
+from imgclf.tracking.sweep_optuna import distributions  # noqa: E402
+
+OUTPUTS = Path("reports") / "sweeps"
+
+
+def sorted_rows(rows: list[dict], sweep: Sweep) -> list[dict]:
+    """Finished trials best first, then the pruned and failed ones in trial order."""
+    sign = -1.0 if sweep.metric.direction == "maximize" else 1.0
+    done = sorted((r for r in rows if r["value"] is not None), key=lambda r: (sign * r["value"], r["number"]))
+    return done + sorted((r for r in rows if r["value"] is None), key=lambda r: r["number"])
+
+
+def chart_distributions(sweep: Sweep) -> dict:
+    """Optuna distributions to draw with: a grid's numbers as a numeric axis, not categories."""
+    result = distributions(sweep)
+    for key, values in sweep.params.items():
+        numbers = isinstance(values, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        if numbers and len(set(values)) > 1:
+            kind = IntDistribution if all(isinstance(v, int) for v in values) else FloatDistribution
+            result[key] = kind(min(values), max(values))
+    return result
+
+
+def study_of(rows: list[dict], sweep: Sweep) -> optuna.Study:
+    """An in-memory study holding the finished trials, for Optuna's charts."""
+    study = optuna.create_study(direction=sweep.metric.direction)
+    dists = chart_distributions(sweep)
+    for row in sorted(rows, key=lambda r: r["number"]):
+        if row["value"] is not None:
+            study.add_trial(create_trial(params=row["params"], distributions=dists, value=row["value"],
+                                         intermediate_values=row.get("epochs", {}), state=TrialState.COMPLETE))
+    return study
+
+
+def write_table(rows: list[dict], sweep: Sweep, folder: Path) -> None:
+    """``trials.md`` and ``trials.csv``: rank, DVC experiment, state, metric and parameters."""
+    keys = list(sweep.params)
+    header = ["rank", "dvc experiment", "state", sweep.metric.key, *keys]
+    table = []
+    for rank, row in enumerate(sorted_rows(rows, sweep), start=1):
+        value = "" if row["value"] is None else f"{row['value']:.6g}"
+        table.append([str(rank) if row["value"] is not None else "", row["name"], row["state"].lower(), value,
+                      *[str(row["params"].get(k, "")) for k in keys]])
+    with open(folder / "trials.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([header, *table])
+    lines = [f"# Sweep {folder.name}: {sweep.method}, {sweep.metric.direction} {sweep.metric.key}", "",
+             "Reproduce a trial with `dvc exp apply <dvc experiment>` then `dvc repro`.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in table]
+    (folder / "trials.md").write_text("\n".join(lines) + "\n")
+
+
+def save(axes, path: Path) -> None:
+    figure = (axes.flat[0] if hasattr(axes, "flat") else axes).figure
+    figure.savefig(path, dpi=100, bbox_inches="tight", metadata={"Software": None})
+    plt.close(figure)
+
+
+def write_charts(rows: list[dict], sweep: Sweep, folder: Path) -> list[str]:
+    """The PNG charts (names returned); those that need more finished trials than there are are skipped
+    with a line saying so."""
+    study, target = study_of(rows, sweep), sweep.metric.key
+    finished = len(study.trials)
+    varied = [k for k in sweep.params if len({str(r["params"].get(k)) for r in rows if r["value"] is not None}) > 1]
+    charts = {"history.png": lambda: optuna.visualization.matplotlib.plot_optimization_history(study, target_name=target)}
+    if finished >= 2 and varied:
+        charts["parallel_coordinates.png"] = lambda: optuna.visualization.matplotlib.plot_parallel_coordinate(study, target_name=target)
+        charts["param_importances.png"] = lambda: optuna.visualization.matplotlib.plot_param_importances(
+            study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=sweep.seed), params=varied, target_name=target)
+        charts["metric_vs_params.png"] = lambda: optuna.visualization.matplotlib.plot_slice(study, target_name=target)
+    else:
+        print(f"sweep charts: {finished} finished trial(s), {len(varied)} varied parameter(s): only the history is drawn")
+    written = []
+    for name, draw in charts.items():
+        with warnings.catch_warnings():  # Optuna calls its matplotlib charts experimental; the version is pinned
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            axes = draw()
+        save(axes, folder / name)
+        written.append(name)
+    return written
+
+
+def write_outputs(name: str, rows: list[dict], sweep: Sweep, root: Path = Path(".")) -> Path:
+    """Write the table and charts of sweep ``name``; the folder."""
+    folder = root / OUTPUTS / name
+    folder.mkdir(parents=True, exist_ok=True)
+    write_table(rows, sweep, folder)
+    write_charts(rows, sweep, folder)
+    return folder
+
+
+def best_row(rows: list[dict], sweep: Sweep) -> dict | None:
+    """The best finished trial (the first of the table), if any."""
+    ranked = [r for r in sorted_rows(rows, sweep) if r["value"] is not None and not math.isnan(r["value"])]
+    return ranked[0] if ranked else None

@@ -1,0 +1,179 @@
+"""A sweep's trials as DVC experiments: their overrides, the queue, and the results DVC keeps.
+
+Every trial is ``dvc exp run -n <sweep>-<NNN> -S ...``: the configuration's overrides, the
+sweep's fixed values, then the trial's. DVC records it (``dvc exp show``), so ``dvc exp apply
+<sweep>-<NNN>`` brings any trial back into the workspace.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from pathlib import Path
+
+from imgclf.errors import PipelineError
+from imgclf.params import parse_params
+from imgclf.params.sweep import Sweep
+from imgclf.tools import run_tool
+from imgclf.tracking.experiment import apply, inline_yaml, load_config, overrides
+
+
+def trial_name(sweep_name: str, number: int) -> str:
+    """The DVC experiment name of trial ``number`` (from 0): ``<sweep>-007``."""
+    return f"{sweep_name}-{number:03d}"
+
+
+def base_config(sweep: Sweep) -> dict:
+    """The configuration the trials start from (``configs/<experiment>.yaml``), or none."""
+    return load_config(sweep.experiment) if sweep.experiment else {}
+
+
+def trial_overrides(sweep: Sweep, config: dict, params: dict, values: dict) -> list[str]:
+    """The ``-S`` values of one trial: configuration, then the sweep's ``set``, then ``values``."""
+    extra = [f"{key}={inline_yaml(value)}" for key, value in {**sweep.set, **values}.items()]
+    return overrides(config, params, extra)
+
+
+def check_keys(sweep: Sweep, config: dict, params: dict, source: str) -> None:
+    """Every key the sweep sets or varies, with each value it can take (a range's ends), must make
+    a valid ``params.yaml``; the first that does not is one line naming it."""
+    candidates = {f"set.{key}": [(key, value)] for key, value in sweep.set.items()}
+    for key, values in sweep.params.items():
+        ends = values if isinstance(values, list) else [values.low, values.high]
+        if not isinstance(values, list) and values.type == "int":
+            ends = [int(end) for end in ends]
+        candidates[f"params.{key}"] = [(key, value) for value in ends]
+    for where, pairs in candidates.items():
+        for key, value in pairs:
+            try:
+                extra = [f"{k}={inline_yaml(v)}" for k, v in {**sweep.set, key: value}.items()]
+                parse_params(apply(params, config, extra), "params.yaml")
+            except PipelineError as exc:
+                lines = str(exc).splitlines()
+                detail = lines[1].strip() if len(lines) > 1 else lines[0]
+                raise PipelineError(f"{source}: {where} = {value!r} is not valid in params.yaml: {detail}") from None
+
+
+def dvc(*args: str, check: bool = True) -> str:
+    """``dvc ARGS``' standard output; a failure is an error with DVC's own message."""
+    result = run_tool(["dvc", *args], capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise PipelineError(f"dvc {' '.join(args[:3])} failed: {(result.stderr or result.stdout).strip()}")
+    return result.stdout
+
+
+def experiments() -> dict[str, dict]:
+    """The experiments of ``HEAD``, from ``dvc exp show --json``: name -> ``state`` (done, queued,
+    running, failed), ``data`` (params, metrics) and ``pid`` (of a running one's executor)."""
+    found: dict[str, dict] = {}
+    for baseline in json.loads(dvc("exp", "show", "--json", "--force") or "[]"):
+        for experiment in baseline.get("experiments") or []:
+            executor, revs = experiment.get("executor") or {}, experiment.get("revs") or []
+            if not experiment.get("name") or not revs:
+                continue
+            state = "done" if executor.get("state") in (None, "success") else executor["state"]
+            if revs[0].get("error"):
+                state = "failed"
+            found.setdefault(experiment["name"], {"state": state, "data": revs[0].get("data") or {},
+                                                  "pid": (executor.get("local") or {}).get("pid")})
+    return found
+
+
+def finished_experiments() -> dict[str, dict]:
+    """The experiments DVC has completed: name -> their ``data``."""
+    return {name: e["data"] for name, e in experiments().items() if e["state"] == "done"}
+
+
+def alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def settle_stale(trials) -> list[str]:
+    """Trials DVC still calls running whose executor is gone (its worker was killed): ``dvc queue
+    kill`` marks them failed, so that they are queued again. Their names."""
+    stale = [name for name, e in experiments().items()
+             if name in trials and e["state"] == "running" and not alive(e["pid"])]
+    if stale:
+        dvc("queue", "kill", *stale, check=False)
+    return stale
+
+
+def metric_value(data: dict, sweep: Sweep, name: str) -> float:
+    """The sweep's metric in a finished experiment's data; missing, an error naming the key."""
+    try:
+        node = data["metrics"][sweep.metric.file]["data"]
+        for part in sweep.metric.key.split("."):
+            node = node[part]
+        return float(node)
+    except (KeyError, TypeError, ValueError):
+        raise PipelineError(f"experiment {name}: no metric {sweep.metric.key!r} in {sweep.metric.file} "
+                            "(check metric.key in the sweep file)") from None
+
+
+def queue_status() -> dict[str, str]:
+    """``dvc queue status`` as name -> Queued, Running, Success or Failed."""
+    status = {}
+    for line in dvc("queue", "status").splitlines()[1:]:
+        words = line.split()
+        if len(words) >= 3 and words[-1] in ("Queued", "Running", "Success", "Failed"):
+            status[words[1]] = words[-1]
+    return status
+
+
+def queue_trials(trials: dict[str, list[str]], jobs: int) -> None:
+    """Queue the trials (name -> overrides) not already queued or running, run them ``jobs`` at a
+    time and wait. A trial whose worker was killed is marked failed (and queued again on resume);
+    workers are started again when trials stay queued with none running for a minute (all the
+    workers died; DVC's own worker count is not reliable on its file-system broker). Ctrl-C kills
+    the running trials and stops the workers; the queued ones stay queued."""
+    settle_stale(trials)
+    status = queue_status()
+    failed = [name for name in trials if status.get(name) == "Failed"]
+    if failed:
+        dvc("queue", "remove", *failed)  # a failed trial is queued afresh
+    for name, items in trials.items():
+        if status.get(name) not in ("Queued", "Running"):
+            dvc("exp", "run", "--queue", "-n", name, *[arg for item in items for arg in ("-S", item)])
+    dvc("queue", "start", "-j", str(jobs))
+    try:
+        idle = 0
+        for tick in itertools.count(1):
+            time.sleep(3)
+            status = queue_status()
+            waiting = [status[name] for name in trials if status.get(name) in ("Queued", "Running")]
+            if not waiting:
+                break
+            if tick % 5 == 0 and "Running" in waiting:
+                for name in settle_stale(trials):
+                    print(f"trial {name}: its worker died; marked failed (RESUME=1 runs it again)", flush=True)
+            idle = idle + 1 if "Running" not in waiting else 0
+            if idle == 20:
+                dvc("queue", "start", "-j", str(jobs))
+                idle = 0
+    except KeyboardInterrupt:
+        running = [name for name, state in queue_status().items() if state == "Running" and name in trials]
+        if running:
+            dvc("queue", "kill", *running, check=False)
+        raise
+    finally:
+        dvc("queue", "stop", check=False)
+
+
+def exp_run_command(name: str, items: list[str]) -> list[str]:
+    """``dvc exp run --temp``: one trial, outside the workspace, now."""
+    return ["dvc", "exp", "run", "--temp", "-n", name, *[arg for item in items for arg in ("-S", item)]]
+
+
+def state_dir(root: Path = Path(".")) -> Path:
+    """Where sweeps keep what lets them resume (git-ignored): ``sweeps/.state``."""
+    return root / "sweeps" / ".state"

@@ -1,0 +1,50 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imgclf.errors import PipelineError
+from imgclf.params import parse_params
+from imgclf.params.sweep import load_sweep, parse_sweep
+from imgclf.tracking.experiment import apply, load_config
+from imgclf.tracking.sweep_trials import check_keys, exp_run_command, trial_name, trial_overrides
+
+REPO = Path(__file__).resolve().parents[2]
+PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
+METRIC = {"key": "lenet.accuracy", "direction": "maximize"}
+
+
+def test_a_trial_is_the_configuration_then_the_fixed_values_then_its_own():
+    sweep = parse_sweep({"method": "grid", "metric": METRIC, "set": {"train_cnn.lenet.epochs": 3},
+                         "params": {"train_cnn.lenet.batch_size": [16]}}, "s.yaml")
+    config = {"set": {"train_cnn": {"lenet": {"epochs": 15}}}, "remove": ["evaluate.lift_bins"]}
+    items = trial_overrides(sweep, config, PARAMS, {"train_cnn.lenet.batch_size": 16})
+    assert items == ["~evaluate.lift_bins", "++train_cnn.lenet.epochs=15", "++train_cnn.lenet.epochs=3",
+                     "++train_cnn.lenet.batch_size=16"]
+    params = parse_params(apply(PARAMS, config, [i.removeprefix("++") for i in items[2:]]))
+    assert params.train_cnn["lenet"].epochs == 3 and params.train_cnn["lenet"].batch_size == 16
+    assert exp_run_command(trial_name("lr", 7), items[-1:]) == [
+        "dvc", "exp", "run", "--temp", "-n", "lr-007", "-S", "++train_cnn.lenet.batch_size=16"]
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar_deer_horse", "dogs_vs_cats"])
+def test_the_repository_sweeps_vary_keys_params_yaml_has(name):
+    sweep = load_sweep(name, REPO / "sweeps")
+    check_keys(sweep, load_config(sweep.experiment, REPO / "configs"), PARAMS, f"sweeps/{name}.yaml")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"train_cnn.lenet.learnin_rate": [0.1]},
+     "s.yaml: params.train_cnn.lenet.learnin_rate = 0.1 is not valid in params.yaml: "
+     "train_cnn.lenet.learnin_rate: unknown key"),
+    ({"train_cnn.lenet.batch_size": {"low": 0, "high": 64, "type": "int"}},
+     "s.yaml: params.train_cnn.lenet.batch_size = 0 is not valid in params.yaml: "
+     "train_cnn.lenet.batch_size: Input should be greater than 0"),
+    ({"train_cnn.lenet.optimizer": ["adam", "adamw"]},
+     "s.yaml: params.train_cnn.lenet.optimizer = 'adamw' is not valid in params.yaml: train_cnn.lenet.optimizer:"),
+])
+def test_a_key_or_value_params_yaml_refuses_is_named(params, message):
+    sweep = parse_sweep({"method": "optuna", "trials": 2, "metric": METRIC, "params": params}, "s.yaml")
+    with pytest.raises(PipelineError) as error:
+        check_keys(sweep, {}, PARAMS, "s.yaml")
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
