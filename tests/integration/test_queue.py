@@ -1,4 +1,5 @@
-"""Queued DVC experiments run two at a time, each logging into the one MLflow store."""
+"""Queued DVC experiments run two at a time, each logging into the one MLflow store; one whose
+training process is killed outright fails alone, its run ends KILLED, and it re-queues."""
 
 from __future__ import annotations
 
@@ -74,3 +75,121 @@ def test_three_queued_experiments_two_at_a_time_all_land_in_mlflow(pipeline, tmp
     table = dvc(pipeline, "exp", "show", "--md").stdout
     for name in RATES:
         assert name in table
+
+
+# The soak test's experiments: five that finish, and one whose training process is killed
+# outright mid-training. Rates no other test uses; the killed one trains long enough (all its
+# epochs: no early stopping) for the kill to land in the middle.
+SOAK_RATES = {"soak-0052": 0.0052, "soak-0054": 0.0054, "soak-0056": 0.0056, "soak-0058": 0.0058,
+              "soak-0062": 0.0062}
+KILLED = "soak-kill"
+KILLED_EPOCHS = 30
+KILLED_SETTINGS = ["-S", "train_cnn.lenet.learning_rate=0.0064", "-S", f"train_cnn.lenet.epochs={KILLED_EPOCHS}",
+                   "-S", "train_cnn.lenet.early_stopping=null"]
+
+
+def queue_table(root: Path) -> list[tuple[str, str, str]]:
+    """``dvc queue status`` as (task, name, status) rows."""
+    rows = []
+    for line in dvc(root, "queue", "status").stdout.splitlines():
+        words = line.split()
+        if len(words) >= 4 and words[0] != "Task" and words[-1] in ("Queued", "Running", "Success", "Failed"):
+            rows.append((words[0], words[1], words[-1]))
+    return rows
+
+
+def wait_for_queue(root: Path, seconds: float) -> list[tuple[str, str, str]]:
+    """The queue's rows once nothing is Queued or Running, within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        rows = queue_table(root)
+        if not any(status in ("Queued", "Running") for _, _, status in rows):
+            return rows
+        assert time.monotonic() < deadline, rows
+        time.sleep(3)
+
+
+def start_queue(root: Path, jobs: int, log: Path) -> None:
+    """What `make queue JOBS=<jobs>` runs: the store, experiment and orphan check, then the workers."""
+    subprocess.run([sys.executable, "-m", "imgclf.tracking.queue"], cwd=root, env=clean_env(root), check=True,
+                   capture_output=True)
+    with open(log, "a") as out:
+        subprocess.run([str(BIN / "dvc"), "queue", "start", "-j", str(jobs)], cwd=root, env=clean_env(root),
+                       stdout=out, stderr=subprocess.STDOUT, check=True)
+
+
+def parent(pid: int) -> int:
+    """The parent process of ``pid`` (Linux: read from /proc)."""
+    stat = (Path("/proc") / str(pid) / "stat").read_text()
+    return int(stat[stat.rfind(")") + 2:].split()[1])
+
+
+def training_runs(client, name: str) -> list:
+    """The ``train_cnn/lenet`` runs of the experiment ``name``."""
+    return [run for run in all_runs(client, f"tags.dvc_exp_name = '{name}'") if run.info.run_name == "train_cnn/lenet"]
+
+
+def test_a_training_process_killed_outright_fails_its_experiment_only_and_requeues(pipeline, tmp_path):
+    """Six experiments two at a time; the training process of one gets SIGKILL after its first epoch.
+
+    The process tree of a queued experiment: ``dvc exp queue-worker`` (the celery worker, about
+    90 MB) runs ``dvc exp exec-run`` (about 90 MB), which runs the stage, ``python -m
+    stages.train_cnn lenet`` (about 850 MB with TensorFlow). The stage is the one a crash takes
+    down (the out-of-memory killer picks the largest), so it is the one killed."""
+    started = time.monotonic()
+    dvc(pipeline, "exp", "run", "--queue", "-n", KILLED, *KILLED_SETTINGS)  # first: it starts at once
+    for name, rate in SOAK_RATES.items():
+        dvc(pipeline, "exp", "run", "--queue", "-n", name, "-S", f"train_cnn.lenet.learning_rate={rate}")
+    client = store_client(pipeline)
+    try:
+        start_queue(pipeline, 2, tmp_path / "queue.log")
+        deadline = time.monotonic() + 600
+        while True:  # its first epoch logged: training is under way
+            runs = training_runs(client, KILLED)
+            if runs and client.get_metric_history(runs[0].info.run_id, "accuracy"):
+                break
+            assert time.monotonic() < deadline, "the experiment to kill logged no epoch within 600 s"
+            time.sleep(0.5)
+        victim = int(runs[0].data.tags["process.pid"])
+        assert b"stages.train_cnn" in (Path("/proc") / str(victim) / "cmdline").read_bytes()
+        executor = parent(victim)
+        assert b"exec-run" in (Path("/proc") / str(executor) / "cmdline").read_bytes()
+        assert parent(executor) in worker_pids(pipeline)  # a worker of this repository's queue
+        os.kill(victim, signal.SIGKILL)
+        killed_at = int(time.time() * 1000)
+        rows = wait_for_queue(pipeline, 1500)
+        first_round = time.monotonic() - started
+
+        assert sorted((name, status) for _, name, status in rows if name.startswith("soak-")) == sorted(
+            [(KILLED, "Failed")] + [(name, "Success") for name in SOAK_RATES]), rows
+        [killed] = training_runs(client, KILLED)
+        # Ended by the next stage that checked the store (or `make queue`): nobody else could.
+        assert killed.info.status == "KILLED" and killed.info.end_time >= killed_at
+        epochs = len(client.get_metric_history(killed.info.run_id, "accuracy"))
+        assert 1 <= epochs < KILLED_EPOCHS  # killed mid-training
+        assert not [run for run in all_runs(client, f"tags.dvc_exp_name = '{KILLED}'") if run.info.run_name != "train_cnn/lenet"]
+        for name, rate in SOAK_RATES.items():
+            runs = {run.info.run_name: run for run in all_runs(client, f"tags.dvc_exp_name = '{name}'")}
+            assert {run_name: run.info.status for run_name, run in runs.items()} == {
+                "train_cnn/lenet": "FINISHED", "evaluate/comparison": "FINISHED"}, name
+            trained = runs["train_cnn/lenet"]
+            assert trained.data.params["learning_rate"] == str(rate)
+            assert len(client.get_metric_history(trained.info.run_id, "accuracy")) == 2  # the TINY epochs
+            assert 0 <= trained.data.metrics["test_accuracy"] <= 1, name
+        assert not all_runs(client, "attributes.status = 'RUNNING'")
+
+        # Re-queued as it was queued: a new task of the same name, which now succeeds.
+        dvc(pipeline, "exp", "run", "--queue", "-n", KILLED, *KILLED_SETTINGS)
+        start_queue(pipeline, 1, tmp_path / "queue.log")
+        rows = wait_for_queue(pipeline, 900)
+    finally:
+        stop_workers(pipeline)
+    assert sorted(status for _, name, status in rows if name == KILLED) == ["Failed", "Success"], rows
+    runs = all_runs(client, f"tags.dvc_exp_name = '{KILLED}'")
+    assert sorted((run.info.run_name, run.info.status) for run in runs) == [
+        ("evaluate/comparison", "FINISHED"), ("train_cnn/lenet", "FINISHED"), ("train_cnn/lenet", "KILLED")]
+    [again] = [run for run in runs if run.info.run_name == "train_cnn/lenet" and run.info.status == "FINISHED"]
+    assert len(client.get_metric_history(again.info.run_id, "accuracy")) == KILLED_EPOCHS
+    assert KILLED in dvc(pipeline, "exp", "show", "--md").stdout
+    print(f"soak: killed pid {victim} after {epochs} of {KILLED_EPOCHS} epochs; six experiments in "
+          f"{first_round:.0f} s, all in {time.monotonic() - started:.0f} s")

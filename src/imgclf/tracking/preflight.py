@@ -18,6 +18,7 @@ import requests
 from imgclf.errors import PipelineError
 from imgclf.tracking.store import tracking_uri
 from imgclf.tracking.journal import kept_runs
+from imgclf.tracking.orphans import end_orphaned_runs_quietly
 
 # MLflow's own HTTP client retries 7 times with exponential backoff (about 4 minutes against a
 # server that is down) and waits up to 120 s for each answer. A stage that checked its store
@@ -32,12 +33,14 @@ DATABASE_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 def check_tracking_store(params) -> str:
     """Check the store of this run (:func:`tracking_uri`) for the experiment of ``params``
     (``Params``) within ``params.mlflow.check_timeout`` seconds, then upload the runs kept
-    locally while it was away (:func:`upload_kept_runs`); its URI. Raises
+    locally while it was away (:func:`upload_kept_runs`) and end KILLED the runs left RUNNING
+    by a process of this host that was killed outright (:mod:`orphans`); its URI. Raises
     :class:`PipelineError`, one line naming the URI, when it cannot be used."""
     uri = tracking_uri()
     check_store(uri, params.mlflow.experiment, params.mlflow.check_timeout)
     if kept_runs():
         upload_kept_runs()
+    end_orphaned_runs_quietly(params.mlflow.experiment, uri)
     return uri
 
 

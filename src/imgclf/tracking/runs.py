@@ -21,6 +21,7 @@ from imgclf.outputs import sha256_file
 from imgclf.tracking.journal import KEY_TAG, STORE_ERRORS, RunJournal, now_ms, problem_line
 from imgclf.tracking.lineage import MODEL_TAG, URI_TAG
 from imgclf.tracking.model_logging import log_model
+from imgclf.tracking.orphans import process_tags
 from imgclf.tracking.store import tracking_uri, use_experiment
 from imgclf.tracking.tags import (
     content_hash, flatten, git_state, library_versions, numerics_tags, params_hash, pipeline_params,
@@ -116,15 +117,17 @@ def model_run(
     ``params.yaml`` (``early_stopping.patience``), and the pipeline-wide ones under their full
     names (``preprocess.image_size``). Tagged: stage, model, git commit and dirty flag,
     ``dvc_exp_name``, the sha256 of the ``data`` files read and of the parameters, library
-    versions, and the run's key (:data:`KEY_TAG`). The run ends FINISHED when the block
-    succeeds, KILLED when the stage is stopped (SIGTERM, Ctrl-C) and FAILED when it raises.
+    versions, the process logging it (``process.host``, ``process.pid``: see :mod:`orphans`) and
+    the run's key (:data:`KEY_TAG`). The run ends FINISHED when the block succeeds, KILLED when
+    the stage is stopped (SIGTERM, Ctrl-C) and FAILED when it raises; one whose process was
+    killed outright (SIGKILL) is ended KILLED by the next stage that checks the store.
     A store that stops answering mid-run does not stop the stage: see :class:`ModelRun`.
     """
     use_experiment(params.mlflow.experiment)
     logged = {**pipeline_params(params), **flatten(model_params)}
     key = uuid.uuid4().hex
     tags = {"stage": stage, "model": model, **git_state(), "params_sha256": params_hash(logged),
-            **library_versions(), **numerics_tags(params.numerics), KEY_TAG: key}
+            **library_versions(), **numerics_tags(params.numerics), **process_tags(), KEY_TAG: key}
     if data:
         tags["dataset_sha256"] = content_hash(data)
     if os.environ.get("DVC_EXP_NAME"):
