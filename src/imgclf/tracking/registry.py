@@ -58,13 +58,14 @@ def describe_verdict(verdict: Mapping, version: int | None) -> str:
     return line + f"passed, registered {verdict['registered_model']} version {version} as {ALIAS!r}"
 
 
-def register_candidate(registered_name: str, model_uri: str, checks: Mapping[str, bool]) -> int:
+def register_candidate(registered_name: str, model_uri: str, checks: Mapping[str, bool],
+                       tags: Mapping[str, str] | None = None) -> int:
     """Register the MLflow model ``model_uri`` (``models:/m-...``) as a new version of
-    ``registered_name``, tagged with the gate's checks, and point the alias ``candidate`` at it;
-    the version number."""
+    ``registered_name``, tagged with the gate's checks (and ``tags``), and point the alias
+    ``candidate`` at it; the version number."""
     import mlflow
 
-    tags = {"gate": ", ".join(checks) or "none", "gate_passed": str(all(checks.values()))}
+    tags = {"gate": ", ".join(checks) or "none", "gate_passed": str(all(checks.values())), **(tags or {})}
     version = mlflow.register_model(model_uri, registered_name, tags=tags)
     mlflow.MlflowClient().set_registered_model_alias(registered_name, ALIAS, version.version)
     return int(version.version)
