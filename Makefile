@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install repro test experiment queue sweep report screenshots push pull sync clean-store
+.PHONY: install repro test experiment queue sweep report screenshots push pull sync serve clean-store
 
 install: $(STAMP)
 
@@ -59,6 +59,14 @@ pull: $(STAMP)
 ## Upload the MLflow runs kept in mlflow_spool/ while the tracking store was away (each once).
 sync: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.tracking.sync
+
+## Serve the registered candidate over HTTP on 127.0.0.1:PORT, offline from .venv: make serve [PORT=5001] [MODEL=models:/...]
+## (PATH names .venv/bin: `mlflow models serve` starts `uvicorn` from PATH)
+PORT ?= 5001
+MODEL ?= models:/image-classifier@candidate
+serve: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" MLFLOW_TRACKING_URI="$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" \
+		$(BIN)/mlflow models serve -m "$(MODEL)" --env-manager local --host 127.0.0.1 --port $(PORT)
 
 ## Delete the local MLflow store (runs and artifacts).
 clean-store:

@@ -18,7 +18,8 @@ from imgclf.models.loading import LoadedModel, load_model
 from imgclf.numerics import record
 from imgclf.outputs import atomic_dir, atomic_path, read_json, write_json
 from imgclf.params import EvaluateParams, Params, load_params
-from imgclf.tracking.lineage import URI_TAG, find_model_run
+from imgclf.serving.logged_model import log_image_model
+from imgclf.tracking.lineage import find_model_run
 from imgclf.tracking.registry import describe_verdict, gate_verdict, register_candidate
 from imgclf.tracking.run_index import write_run_index
 from imgclf.tracking.runs import add_to_finished_run, model_run
@@ -71,8 +72,8 @@ def main() -> None:
     validation = load_imageset(layout.split_file("validation")) if ev.temperature_scaling else None
     results: dict[str, dict[str, float]] = {}
     numerics: dict[str, dict] = {"evaluate": record(params.numerics)}
-    model_uris: dict[str, str] = {}
     evaluations: dict[str, tuple[ModelEvaluation, LoadedModel]] = {}  # for the best model's card
+    trained: dict[str, tuple] = {}  # each model found in the store: (its folder, its training run's id)
     runs: dict[str, str] = {}  # every MLflow run behind these results, by run name
     correct: dict[str, object] = {}  # per test image, whether each model got it right: the paired intervals
     with atomic_dir(layout.PLOTS) as plots, atomic_dir(layout.FIGURES) as figures:
@@ -89,7 +90,7 @@ def main() -> None:
                 print(f"evaluate: no run in the MLflow store {tracking_uri()} saved {directory} (trained against another "
                       "store?); its test metrics are in evaluate/comparison's metrics.json only")
             else:
-                runs[run.info.run_name], model_uris[model.name] = run.info.run_id, run.data.tags.get(URI_TAG)
+                runs[run.info.run_name], trained[model.name] = run.info.run_id, (directory, run.info.run_id)
                 add_to_finished_run(experiment, run.info.run_id, {f"test_{k}": v for k, v in metrics.items()},
                                     figures / model.name, "evaluation")
             print(f"evaluate: {model.name:<12} accuracy {metrics['accuracy']:.4f}  log loss {metrics['log_loss']:.4f}")
@@ -106,18 +107,22 @@ def main() -> None:
     write_json(layout.NUMERICS, numerics)
     verdict = gate_verdict(results, ev.registry)
     card = best_model_card(params, verdict, results, *evaluations[verdict["model"]], numerics,
-                           bool(model_uris.get(verdict["model"])))
-    version = None
-    if verdict["registered_model"] and model_uris.get(verdict["model"]):
-        version = register_candidate(verdict["registered_model"], model_uris[verdict["model"]], verdict["gate"], card)
-    print(f"evaluate: {describe_verdict(verdict, version)}")
+                           verdict["model"] in trained)
     write_json(layout.REGISTRY, verdict)
     with atomic_path(layout.MODEL_CARD) as tmp:
         tmp.write_text(card)
+    version = None
     with model_run(params, "evaluate", "comparison", {"models": ",".join(results)}, [layout.split_file("test")]) as comparison:
         comparison.log_metric("gate_passed", float(verdict["gate_passed"]))
         for path in (layout.SUMMARY, layout.PAGE, layout.METRICS, layout.REGISTRY, layout.NUMERICS, layout.MODEL_CARD):
             mlflow.log_artifact(str(path))
+        if verdict["registered_model"] and verdict["model"] in trained:
+            # What is registered is the model that serves images: it decodes and preprocesses as training did.
+            directory, training_run = trained[verdict["model"]]
+            model_uri = log_image_model(directory, ev.grey_zone, params.preprocess.max_pixels, test.images[:2])
+            version = register_candidate(verdict["registered_model"], model_uri, verdict["gate"], card=card,
+                                         tags={"model": verdict["model"], "training_run": training_run})
+    print(f"evaluate: {describe_verdict(verdict, version)}")
     registered = {"name": verdict["registered_model"], "version": version} if version else None
     write_run_index(layout.RUN_INDEX, experiment, {**runs, "evaluate/comparison": comparison.run_id}, registered)
 

@@ -1,7 +1,9 @@
-"""Test helpers shared by every wing's tests: small, real image sets and JPEG files."""
+"""Test helpers shared by every wing's tests: small, real image sets, JPEG files and PNG bombs."""
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import cv2
@@ -70,3 +72,17 @@ def report_page(directory: Path, n_models: int = 3, n_classes: int = 4, n_per_cl
     write_comparison(results, {}, ranked, directory / "plots", directory / "figures", "test data", 0.95,
                      directory / "summary.md", directory / "index.html")
     return directory / "index.html"
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC of type and data."""
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def bomb_png(side: int) -> bytes:
+    """A valid 8-bit grayscale PNG of ``side`` x ``side`` black pixels, its rows deflated by zlib:
+    a decompression bomb (13,400 x 13,400 is 180 MB decoded, about 175 KB encoded)."""
+    compressor, row = zlib.compressobj(9), bytes(side + 1)  # filter byte 0, then a black row
+    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")

@@ -16,8 +16,10 @@ import signal
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
+import yaml
 
 from tests.integration.tiny import BIN, MODELS, all_runs, clean_env, dvc, git, set_param, stages_run, store_client
 
@@ -112,7 +114,17 @@ def test_registry_gate_registers_only_a_passing_model(pipeline, tmp_path):
         version = client.get_model_version_by_alias("image-classifier", "candidate")
         index = json.loads((pipeline / "mlflow_runs.json").read_text())
         assert index["registered"] == {"name": "image-classifier", "version": int(version.version)}
-        assert version.run_id in index["runs"].values()
+        # What is registered is the image model evaluate logged (tests/integration/test_serving.py serves one).
+        names = {run_id: name for name, run_id in index["runs"].items()}
+        assert names[version.run_id] == "evaluate/comparison" and version.tags["model"] == best
+        assert names[version.tags["training_run"]].endswith(f"/{best}")
+        logged = urlparse(client.get_model_version_download_uri("image-classifier", version.version)).path
+        mlmodel = yaml.safe_load((Path(logged) / "MLmodel").read_text())
+        pyfunc = mlmodel["flavors"]["python_function"]
+        assert pyfunc["loader_module"] == "mlflow.pyfunc.loaders.code_model"  # a model from code: nothing pickled
+        assert pyfunc["config"] == {"grey_zone": [0.25, 0.75], "max_pixels": 178_956_970}
+        assert json.loads(mlmodel["signature"]["inputs"]) == [{"type": "string", "name": "image", "required": True}]
+        assert (Path(logged) / "serving_input_example.json").exists()
         card = (pipeline / "reports/model_card.md").read_text()
         assert version.description == card  # read back through MlflowClient from the real store
         assert card.startswith(f"# Model card: {best}\n\nRegistered as `image-classifier` (alias `candidate`)")

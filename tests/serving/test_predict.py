@@ -9,30 +9,12 @@ import pandas as pd
 import pytest
 
 from imgclf.params import EvaluateParams, PreprocessParams
-from imgclf.models.baselines import build_baseline
 from imgclf.errors import PipelineError
 from imgclf.models.store import save_model
-from imgclf.params import LogisticRegressionParams
 from imgclf.serving.predict import expand, predict
 from tests.helpers import make_imageset, write_jpeg
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def model_dir(tmp_path):
-    """A real logistic regression on 16x16 grayscale: dark images are 'cat', bright ones 'dog'."""
-    rng = np.random.default_rng(0)
-    dark = rng.integers(0, 60, (20, 16, 16, 1))
-    bright = rng.integers(190, 255, (20, 16, 16, 1))
-    images, labels = np.concatenate([dark, bright]).astype(np.uint8), np.repeat([0, 1], 20)
-    model = build_baseline(LogisticRegressionParams(name="lr", kind="logistic_regression"), 0).fit(images, labels)
-    directory = tmp_path / "model"
-    save_model(directory, model, "sklearn", {
-        "name": "lr", "class_names": ["cat", "dog"], "input_shape": [16, 16, 1],
-        "preprocess": {"image_size": [16, 16], "color": "grayscale", "fit": "stretch"},
-    })
-    return directory
 
 
 def photos(folder):
@@ -48,7 +30,8 @@ def test_predicts_each_file_and_reports_bad_ones_in_their_row(model_dir, tmp_pat
     rows = {Path(r.file).name: r for r in table.itertuples()}
     assert rows["night.jpg"].predicted == "cat" and rows["snow.jpg"].predicted == "dog"
     assert rows["snow.jpg"].p_dog > 0.75 and rows["snow.jpg"].uncertain is False
-    assert rows["broken.jpg"].error == "truncated JPEG (no end-of-image marker)" and rows["broken.jpg"].predicted == ""
+    assert rows["broken.jpg"].error == "truncated JPEG (no end-of-image marker)" and rows["broken.jpg"].predicted is None
+    assert rows["broken.jpg"].p_cat is None and rows["broken.jpg"].uncertain is None and rows["snow.jpg"].error is None
     assert list(table.columns) == ["file", "predicted", "p_cat", "p_dog", "uncertain", "error"]
 
 
@@ -65,7 +48,7 @@ def test_an_image_over_max_pixels_is_refused_in_its_row(model_dir, tmp_path):
     rows = {Path(r.file).name: r for r in table.itertuples()}
     limit = PreprocessParams().max_pixels  # no max_pixels recorded in model.json: the schema's default
     assert rows["bomb.png"].error == f"too many pixels (20000 x 10000 = 200000000, over preprocess.max_pixels {limit})"
-    assert rows["bomb.png"].predicted == "" and rows["snow.jpg"].predicted == "dog"
+    assert rows["bomb.png"].predicted is None and rows["snow.jpg"].predicted == "dog"
     meta = json.loads((model_dir / "model.json").read_text())
     meta["preprocess"]["max_pixels"] = 4000  # a model trained with a lower limit: write_jpeg's 80 x 60 is over it
     (model_dir / "model.json").write_text(json.dumps(meta))

@@ -57,12 +57,14 @@ def test_register_candidate_moves_the_alias(tmp_path, monkeypatch):
             run_ids.append(run.info.run_id)
             uris.append(info.model_uri)
     first = register_candidate("digits", uris[0], {"accuracy >= 0.9": True})
-    second = register_candidate("digits", uris[1], {"accuracy >= 0.9": True}, card="# Model card: lr\n\nfine\n")
+    second = register_candidate("digits", uris[1], {"accuracy >= 0.9": True}, card="# Model card: lr\n\nfine\n",
+                                tags={"model": "logreg"})
     assert (first, second) == (1, 2)
     client = mlflow.MlflowClient()
     version = client.get_model_version_by_alias("digits", ALIAS)
     assert int(version.version) == 2 and version.run_id == run_ids[1]
-    assert version.tags == {"gate": "accuracy >= 0.9", "gate_passed": "True"}
+    assert version.tags == {"gate": "accuracy >= 0.9", "gate_passed": "True", "model": "logreg"}
+    assert client.get_model_version("digits", "1").tags == {"gate": "accuracy >= 0.9", "gate_passed": "True"}
     assert version.description == "# Model card: lr\n\nfine\n"
     assert client.download_artifacts(run_ids[1], CARD_ARTIFACT, str(tmp_path / "card")) and \
         (tmp_path / "card" / CARD_ARTIFACT).read_text() == version.description

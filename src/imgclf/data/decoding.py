@@ -123,6 +123,14 @@ def decode_image(
         data = path.read_bytes()
     except OSError as exc:
         return None, f"unreadable ({exc.strerror or exc})"
+    return decode_bytes(data, size, color, fit, max_pixels=max_pixels)
+
+
+def decode_bytes(
+    data: bytes, size: tuple[int, int], color: str, fit: str = "stretch", *, max_pixels: int,
+) -> tuple[np.ndarray | None, str | None]:
+    """An encoded image (a file's bytes) to an ``(H, W, C)`` uint8 image, or ``(None, reason)``:
+    what :func:`decode_image` does once the file is read, for images that come without a file."""
     if not data:
         return None, "empty file"
     dims = header_size(data)  # read once: for the pixel limit and for JPEG's reduced decoding

@@ -6,7 +6,9 @@ Each image gets the preprocessing the model was trained with (recorded in its ``
 an image whose header declares more pixels than ``preprocess.max_pixels`` (the model's, else the
 schema's default) is refused undecoded.
 The table and CSV give the predicted class, the probability of every class, and ``uncertain``
-when the answer falls in the grey zone. An unreadable file is reported in its row.
+when the answer falls in the grey zone. An unreadable file is reported in its row. The rows come
+from the object the registered model serves (``imgclf.serving.image_model``), so this command and
+``mlflow models serve`` answer alike.
 ``--explain DIR`` writes a Grad-CAM overlay ``<stem>_gradcam.png`` per readable image (Keras
 CNNs; a baseline has none, which one line says).
 """
@@ -21,13 +23,12 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from imgclf.errors import PipelineError, run_stage
-from imgclf.evaluation.metrics import answered
-from imgclf.data.decoding import decode_image
 from imgclf.data.folders import IMAGE_SUFFIXES
-from imgclf.models.loading import LoadedModel, load_model
+from imgclf.errors import PipelineError, run_stage
+from imgclf.models.loading import LoadedModel
 from imgclf.outputs import atomic_path
-from imgclf.params import EvaluateParams, PreprocessParams
+from imgclf.params import EvaluateParams
+from imgclf.serving.image_model import ImageModel
 
 
 def expand(inputs: list[str]) -> list[Path]:
@@ -72,37 +73,17 @@ def write_explanations(model: LoadedModel, images: np.ndarray, paths: list[Path]
 def predict(model_dir: Path, paths: list[Path], grey_zone: tuple[float, float],
             explain: Path | None = None) -> pd.DataFrame:
     """One row per file: predicted class, probability per class, ``uncertain`` inside the ``grey_zone``
-    band (``evaluate.grey_zone``), error. ``explain``: a folder for Grad-CAM overlays."""
-    model = load_model(model_dir)
-    prep = model.meta.get("preprocess")
-    if prep is None:
-        raise PipelineError(f"{model_dir}/model.json: no preprocessing recorded; re-run its training stage")
-    names = model.meta["class_names"]
-    size = tuple(prep["image_size"])
-    max_pixels = prep.get("max_pixels", PreprocessParams().max_pixels)
-    rows, images, decoded_paths = [], [], []
-    for path in paths:
-        image, reason = decode_image(path, size, prep["color"], prep.get("fit", "stretch"), max_pixels=max_pixels)
-        rows.append({"file": str(path), "error": reason or ""})
-        if image is not None:
-            images.append(image)
-            decoded_paths.append(path)
-    proba = model.predict_proba(np.stack(images)) if images else np.empty((0, len(names)))
-    if explain is not None and images:
-        write_explanations(model, np.stack(images), decoded_paths, explain)
-    decoded = iter(range(len(images)))
-    for row in rows:
-        if row["error"]:
-            row.update({"predicted": "", "uncertain": "", **{f"p_{n}": np.nan for n in names}})
-            continue
-        p = proba[next(decoded)]
-        row.update({
-            "predicted": names[int(p.argmax())],
-            "uncertain": not bool(answered(p[np.newaxis], *grey_zone)[0]),
-            **{f"p_{n}": round(float(v), 4) for n, v in zip(names, p)},
-        })
-    columns = ["file", "predicted", *[f"p_{n}" for n in names], "uncertain", "error"]
-    return pd.DataFrame(rows, columns=columns)
+    band (``evaluate.grey_zone``), error; nulls where there is an error. The rows are those the
+    served model gives (:class:`~imgclf.serving.image_model.ImageModel`, the same object).
+    ``explain``: a folder for Grad-CAM overlays."""
+    served = ImageModel.from_directory(model_dir, grey_zone)
+    table = served.classify(paths)
+    table.insert(0, "file", [str(path) for path in paths])
+    if explain is not None:
+        decoded = [(image, path) for path in paths if (image := served.decode(path)[0]) is not None]
+        if decoded:
+            write_explanations(served.loaded, np.stack([image for image, _ in decoded]), [p for _, p in decoded], explain)
+    return table
 
 
 def main() -> None:
@@ -119,8 +100,11 @@ def main() -> None:
     table = predict(args.model_dir, expand(args.images), tuple(args.grey_zone), args.explain)
     with atomic_path(args.out) as tmp:
         table.to_csv(tmp, index=False)
-    print(table.to_string(index=False))
-    print(f"\n{len(table)} images, {int((table['error'] != '').sum())} unreadable; written to {args.out}")
+    shown = table.copy()  # the CSV keeps every digit, as the server answers; the screen shows four
+    for column in (c for c in table.columns if c.startswith("p_")):
+        shown[column] = table[column].map(lambda v: v if v is None else round(v, 4))
+    print(shown.to_string(index=False))
+    print(f"\n{len(table)} images, {int(table['error'].notna().sum())} unreadable; written to {args.out}")
 
 
 if __name__ == "__main__":

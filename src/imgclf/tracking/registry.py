@@ -59,14 +59,15 @@ def describe_verdict(verdict: Mapping, version: int | None) -> str:
     return line + f"passed, registered {verdict['registered_model']} version {version} as {ALIAS!r}"
 
 
-def register_candidate(registered_name: str, model_uri: str, checks: Mapping[str, bool], card: str | None = None) -> int:
+def register_candidate(registered_name: str, model_uri: str, checks: Mapping[str, bool], *, card: str | None = None,
+                       tags: Mapping[str, str] | None = None) -> int:
     """Register the MLflow model ``model_uri`` (``models:/m-...``) as a new version of
-    ``registered_name``, tagged with the gate's checks, and point the alias ``candidate`` at it;
-    the version number. ``card``: Markdown set as the version's description and logged as
-    ``model_card.md`` on the run that logged the model."""
+    ``registered_name``, tagged with the gate's checks (and ``tags``), and point the alias
+    ``candidate`` at it; the version number. ``card``: Markdown set as the version's description
+    and logged as ``model_card.md`` on the run that logged the model."""
     import mlflow
 
-    tags = {"gate": ", ".join(checks) or "none", "gate_passed": str(all(checks.values()))}
+    tags = {"gate": ", ".join(checks) or "none", "gate_passed": str(all(checks.values())), **(tags or {})}
     version = mlflow.register_model(model_uri, registered_name, tags=tags)
     client = mlflow.MlflowClient()
     client.set_registered_model_alias(registered_name, ALIAS, version.version)
