@@ -50,6 +50,8 @@ def test_noise_band_says_whether_the_base_accuracy_lies_in_the_workspace_interva
     assert pr_report.noise_band({"accuracy": 0.94}, after).endswith("inside it, within the noise of the test set")
     assert pr_report.noise_band({"accuracy": 0.90}, after).endswith("outside it, a real change")
     assert pr_report.noise_band({"accuracy": 0.90}, {"accuracy": 0.95}).startswith("no interval")
+    assert pr_report.noise_band({}, after) == "a new model: nothing in the base to compare with"
+    assert pr_report.noise_band({"accuracy": 0.90}, {}).startswith("a model removed")
 
 
 def test_metrics_table_shows_base_workspace_and_change():

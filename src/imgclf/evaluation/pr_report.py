@@ -91,6 +91,10 @@ def noise_band(before: dict, after: dict) -> str:
     """Whether the accuracy moved beyond the noise of the test set: the base's accuracy against
     the workspace's bootstrap interval (the two runs' per-image results are not both at hand,
     so the interval is not paired)."""
+    if not before:
+        return "a new model: nothing in the base to compare with"
+    if not after:
+        return "a model removed: nothing in the workspace to compare with"
     if "accuracy_ci_low" not in after or "accuracy" not in before:
         return "no interval (a side was evaluated before intervals were recorded)"
     low, high = after["accuracy_ci_low"], after["accuracy_ci_high"]
