@@ -30,7 +30,7 @@ def main() -> None:
     seed_everything(params.seed)
     with distribution_strategy(cnn.distribution).scope():
         model = build_cnn(layer_specs(cnn.architecture), train.images.shape[1:], len(train.class_names), name,
-                          cnn.weight_decay, cnn.augmentation)
+                          cnn.weight_decay, cnn.augmentation, cnn.mixed_precision)
         compile_model(model, cnn)
     data = [layout.split_file("train"), layout.split_file("validation")]
     with model_run(params, STAGE, name, cnn.model_dump(), data) as run:
@@ -39,7 +39,8 @@ def main() -> None:
         run.log_model(model, "keras")
     with atomic_dir(layout.CNN / name) as out:
         saved = save_model(out, model, "keras", model_meta(name, STAGE, train, params.preprocess,
-                                                           numerics=record(params.numerics)))
+                                                           numerics=record(params.numerics),
+                                                           **({"mixed_precision": cnn.mixed_precision} if cnn.mixed_precision else {})))
         run.link(saved)
         write_json(out / "history.json", {k: [float(v) for v in vs] for k, vs in history.history.items()})
 
