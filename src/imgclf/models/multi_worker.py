@@ -30,6 +30,7 @@ from imgclf.data.dataset import ImageSet
 from imgclf.errors import PipelineError
 from imgclf.params import FitParams
 
+
 def tf_config() -> dict[str, Any]:
     """The parsed ``TF_CONFIG``; a :class:`PipelineError` naming what is wrong with it."""
     raw = os.environ.get("TF_CONFIG")
@@ -44,7 +45,7 @@ def tf_config() -> dict[str, Any]:
         if kind not in cluster or not 0 <= index < len(cluster[kind]):
             raise KeyError(f"{kind}[{index}]")
     except (ValueError, KeyError, TypeError) as exc:
-        raise PipelineError(f"TF_CONFIG is not a cluster with this worker's task in it ({exc}): {raw}") from None
+        raise PipelineError(f"TF_CONFIG is not a cluster with this worker's task in it ({exc}): {' '.join(raw.split())}") from None
     return config
 
 
