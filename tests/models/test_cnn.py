@@ -82,3 +82,46 @@ def test_model_with_every_augmentation_saves_and_loads(tmp_path):
     images = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
     np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-5)
     assert loaded.get_layer("augment_shear").get_config()["x_factor"] == 0.1
+
+
+@pytest.mark.parametrize("policy, half", [("mixed_float16", "float16"), ("mixed_bfloat16", "bfloat16")])
+def test_mixed_precision_computes_in_half_with_a_float32_output_and_trains(policy, half, tmp_path):
+    import keras
+    import numpy as np
+
+    from imgclf.models.training import compile_model
+    from imgclf.params import FitParams
+
+    specs = layer_specs(CnnParams(architecture=[
+        {"type": "conv", "filters": 4, "kernel": 3}, {"type": "batch_norm"}, {"type": "max_pool"},
+        {"type": "flatten"}, {"type": "dense", "units": 8}]).architecture)
+    model = build_cnn(specs, (12, 12, 1), 3, mixed_precision=policy)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
+    for name in ("rescale", "conv_1", "batch_norm_1", "dense_1"):
+        layer = model.get_layer(name)
+        assert (layer.compute_dtype, layer.variable_dtype) == (half, "float32"), name
+    assert model.get_layer("output").dtype_policy.name == "float32"
+    assert all(w.dtype == "float32" for w in model.weights)
+    compile_model(model, FitParams())
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer) == (policy == "mixed_float16")
+    images = np.random.default_rng(0).integers(0, 255, (16, 12, 12, 1)).astype(np.uint8)
+    before = [w.copy() for w in model.get_weights()]
+    loss = model.train_on_batch(images, np.arange(16) % 3)
+    assert np.isfinite(loss).all() and any((a != b).any() for a, b in zip(before, model.get_weights()))
+    out = model.predict(images, verbose=0)
+    assert out.dtype == np.float32 and np.allclose(out.sum(axis=1), 1.0, atol=1e-3)
+    model.save(tmp_path / "m.keras")  # the policies travel with the model
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.get_layer("conv_1").compute_dtype == half and loaded.get_layer("output").compute_dtype == "float32"
+
+
+def test_without_mixed_precision_everything_is_float32():
+    model = build_cnn(layer_specs("lenet"), (28, 28, 1), 10)
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+
+
+def test_mixed_precision_param_is_checked():
+    assert CnnParams(mixed_precision="mixed_float16").mixed_precision == "mixed_float16"
+    assert CnnParams().mixed_precision is None
+    with pytest.raises(ValueError, match="mixed_precision"):
+        CnnParams(mixed_precision="float16")

@@ -8,6 +8,8 @@ fine-tuning names the layer to unfreeze from. Models take raw uint8 images: augm
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import keras
 
@@ -97,12 +99,29 @@ def augment(x, params: AugmentationParams | None):
     return x
 
 
-def output_layer(n_classes: int, weight_decay: float = 0.0) -> keras.layers.Layer:
-    """One sigmoid unit for two classes, a softmax over the classes otherwise."""
+def output_layer(n_classes: int, weight_decay: float = 0.0, dtype: str | None = None) -> keras.layers.Layer:
+    """One sigmoid unit for two classes, a softmax over the classes otherwise; ``dtype`` its
+    policy (None: the global one)."""
     regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
+    extra = {"dtype": dtype} if dtype else {}
     if n_classes == 2:
-        return keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=regularizer, name="output")
-    return keras.layers.Dense(n_classes, activation="softmax", kernel_regularizer=regularizer, name="output")
+        return keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=regularizer, name="output", **extra)
+    return keras.layers.Dense(n_classes, activation="softmax", kernel_regularizer=regularizer, name="output", **extra)
+
+
+@contextmanager
+def dtype_policy(name: str | None) -> Iterator[None]:
+    """Layers built inside take the Keras dtype policy ``name`` (None: leave it); the global
+    policy is restored on leaving."""
+    if name is None:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def build_cnn(
@@ -112,13 +131,20 @@ def build_cnn(
     name: str = "cnn",
     weight_decay: float = 0.0,
     augmentation: AugmentationParams | None = None,
+    mixed_precision: str | None = None,
 ) -> keras.Model:
-    """A classifier: augmentation (training only), rescaling to [0, 1], the layers, the output."""
-    inputs = keras.Input(shape=tuple(input_shape), name="image")
-    x = augment(inputs, augmentation)
-    x = keras.layers.Rescaling(1.0 / 255, name="rescale")(x)
-    x = apply_layers(x, specs, weight_decay)
-    return keras.Model(inputs, output_layer(n_classes, weight_decay)(x), name=name)
+    """A classifier: augmentation (training only), rescaling to [0, 1], the layers, the output.
+
+    ``mixed_precision`` (``mixed_float16`` or ``mixed_bfloat16``): every layer computes in half
+    precision with float32 weights, except the output layer, kept in float32 so that the
+    probabilities and the loss are; ``compile`` then scales the loss (float16)."""
+    with dtype_policy(mixed_precision):
+        inputs = keras.Input(shape=tuple(input_shape), name="image")
+        x = augment(inputs, augmentation)
+        x = keras.layers.Rescaling(1.0 / 255, name="rescale")(x)
+        x = apply_layers(x, specs, weight_decay)
+        output = output_layer(n_classes, weight_decay, "float32" if mixed_precision else None)
+        return keras.Model(inputs, output(x), name=name)
 
 
 def feature_extractor(model: keras.Model) -> keras.Model:

@@ -10,6 +10,9 @@ from imgclf.errors import PipelineError
 from imgclf.params import FitParams
 
 
+COLLECTIVE_TIMEOUT_S = 120.0  # multi_worker: a step that exchanges nothing this long means a worker is gone
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow, and make TensorFlow's kernels deterministic."""
     import tensorflow as tf
@@ -84,18 +87,21 @@ def distribution_strategy(name: str):
 
     ``none``: the default (one device). ``auto``: mirrored over the GPUs when there are
     several, else the default. ``mirrored``: all GPUs, or all logical CPUs when there is no GPU.
-    ``multi_worker``: ``MultiWorkerMirroredStrategy``, configured by ``TF_CONFIG``.
+    ``multi_worker``: ``MultiWorkerMirroredStrategy``, configured by ``TF_CONFIG``
+    (:mod:`imgclf.models.multi_worker`; create it before any other TensorFlow operation), each
+    collective operation bounded by :data:`COLLECTIVE_TIMEOUT_S`.
     """
     import tensorflow as tf
 
+    if name == "multi_worker":  # first: listing the devices would start TensorFlow's runtime without collectives
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=COLLECTIVE_TIMEOUT_S)
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
     if name == "none" or (name == "auto" and len(gpus) < 2):
         return tf.distribute.get_strategy()
     if name in ("auto", "mirrored"):
         devices = gpus or [d.name for d in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices=devices)
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
     raise PipelineError(f"unknown distribution {name!r}")
 
 

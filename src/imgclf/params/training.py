@@ -107,3 +107,8 @@ class CnnParams(ModelSpecParams):
     architecture: PresetName | list[LayerSpec] = Field(
         "lenet", description="a preset (lenet, fashion_bn, catdog, cifar_small) or a list of layers; the output "
         "layer comes from the data (sigmoid for 2 classes, else softmax)")
+    mixed_precision: Literal["mixed_float16", "mixed_bfloat16"] | None = Field(
+        None, description="null: float32 throughout; mixed_float16 (GPUs) or mixed_bfloat16: layers compute in half "
+        "precision with float32 weights, the output layer in float32. A speed-up on GPUs with tensor cores; on a "
+        "CPU mixed_float16 is much slower than float32 (no oneDNN float16 kernels without AVX-512 FP16), "
+        "mixed_bfloat16 faster on CPUs with AVX512_BF16 when numerics.portable is false")

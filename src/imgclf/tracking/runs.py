@@ -149,6 +149,28 @@ def model_run(
     run.end("FINISHED")
 
 
+class UntrackedRun:
+    """A :class:`ModelRun` that logs nothing: a non-chief worker of a multi-worker training,
+    whose chief logs the run."""
+
+    run_id = None
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        pass
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        pass
+
+    def log_metric(self, key: str, value: float, step: int = 0) -> None:
+        pass
+
+    def log_model(self, model: Any, framework: str) -> None:
+        return None
+
+    def link(self, model_file: Path) -> None:
+        pass
+
+
 def add_to_finished_run(experiment: str, run_id: str, metrics: Mapping[str, float], artifacts: Path, artifact_path: str) -> None:
     """Add metrics and a folder of artifacts to a finished run, leaving its status and times as
     they are (reopening it would move its end time to now)."""
