@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 
+from imgclf.evaluation.screenshots import FLAGS, chromium
 from tests.integration.mlflow_server import mlflow_server
 
 pytestmark = pytest.mark.integration
-
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
-
-
-def chromium() -> str | None:
-    """Debian's Chromium (the binary behind its /usr/bin/chromium wrapper), or $CHROMIUM."""
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/lib/chromium/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return None
 
 
 def as_shown(value: float) -> str:
