@@ -11,6 +11,10 @@ for nothing).
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +121,15 @@ def test_every_layout_path_is_declared_in_dvc_yaml():
     named -= {layout.DATA.as_posix(), layout.MODELS.as_posix(), layout.REPORTS.as_posix()}  # the folders above
     assert "models/cnn/${key}" in declared
     assert not named - declared, f"imgclf.layout names paths dvc.yaml does not declare: {sorted(named - declared)}"
+
+
+def test_a_stage_runs_the_code_of_its_own_copy_of_the_repository(tmp_path):
+    """A queued experiment runs in DVC's temporary copy: its stages must import that copy's
+    ``src/``, the code DVC hashed, not the installed (workspace's) one."""
+    copy = tmp_path / "copy"
+    shutil.copytree(REPO / "stages", copy / "stages", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(SRC / "imgclf", copy / "src" / "imgclf", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    printed = subprocess.run([sys.executable, "-c", "import stages, imgclf; print(imgclf.__file__)"], cwd=copy,
+                             env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(printed) == copy / "src" / "imgclf" / "__init__.py"

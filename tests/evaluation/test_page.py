@@ -4,7 +4,8 @@ import re
 import numpy as np
 
 from imgclf.evaluation.overlays import read_curves
-from imgclf.evaluation.page import confusion_pngs, image_tag, per_class_table, section_id
+from imgclf.evaluation.page import confusion_pngs, per_class_table, section_id
+from imgclf.pages import image_tag
 from tests.helpers import report_page
 
 

@@ -72,7 +72,7 @@ def check_mlflow(root: Path, name: str, trials: set[str]) -> dict:
         assert {r.data.tags["dvc_exp_name"] for r in stage_runs} == {child.info.run_name}
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "sweep")}
     assert {"sweep/trials.md", "sweep/trials.csv", "sweep/parallel_coordinates.png", "sweep/param_importances.png",
-            "sweep/metric_vs_params.png", "sweep/history.png"} <= artifacts
+            "sweep/metric_vs_params.png", "sweep/history.png", "sweep/index.html"} <= artifacts
     return parent
 
 

@@ -1,4 +1,6 @@
 import csv
+import re
+import struct
 
 from imgclf.params.sweep import parse_sweep
 from imgclf.tracking.sweep_outputs import best_row, chart_distributions, write_outputs
@@ -54,3 +56,19 @@ def test_one_finished_trial_draws_only_the_history(tmp_path, capsys):
     folder = write_outputs("s", rows()[:1], sweep, tmp_path)
     assert [p.name for p in folder.glob("*.png")] == ["history.png"]
     assert "1 finished trial(s), 0 varied parameter(s): only the history is drawn" in capsys.readouterr().out
+
+
+def test_the_page_embeds_the_table_best_first_and_every_chart(tmp_path):
+    sweep = parse_sweep({**SWEEP, "description": "tune <LeNet>"}, "s.yaml")
+    folder = write_outputs("s", rows(), sweep, tmp_path)
+    page = (folder / "index.html").read_text()
+    assert "<title>Sweep s</title>" in page and "tune &lt;LeNet&gt;" in page
+    assert "best: <b>s-001</b>, lenet.log_loss = 0.1" in page
+    order = [page.index(f'data-label="dvc experiment">s-00{n}<') for n in (1, 3, 0, 2)]
+    assert order == sorted(order)  # ranked as trials.csv: best first, the failed trial last
+    embedded = re.findall(r'<img alt="([^"]+)" width="(\d+)" height="(\d+)" src="data:image/png;base64,', page)
+    assert len(embedded) == 4
+    for name in ("history", "parallel_coordinates", "param_importances", "metric_vs_params"):
+        png = (folder / f"{name}.png").read_bytes()
+        assert f'width="{struct.unpack(">II", png[16:24])[0]}"' in page, name
+    assert "<script" not in page and "http" not in page.replace("http-equiv", "")

@@ -10,10 +10,8 @@ on a phone's width, so nothing runs off the right edge.
 
 from __future__ import annotations
 
-import base64
 import html
 import re
-import struct
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -21,50 +19,13 @@ import numpy as np
 
 from imgclf.evaluation import charts
 from imgclf.evaluation.overlays import overview_pngs, png_bytes, quantised, read_curves
+from imgclf.pages import document, figure, table
 
 COLUMNS = ("accuracy", "balanced_accuracy", "log_loss", "brier", "ece", "roc_auc", "grey_zone_coverage", "grey_zone_accuracy")
-
-STYLE = """*{box-sizing:border-box}body{font-family:system-ui,sans-serif;margin:0;line-height:1.4;color:#222}h1,h2,p{overflow-wrap:anywhere}
-nav{position:sticky;top:0;z-index:1;background:#f4f6f8;border-bottom:1px solid #ccd;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.2rem 1.2rem}
-nav a{text-decoration:none;color:#0645ad}main{max-width:1500px;margin:0 auto;padding:0 1rem 3rem}
-section{scroll-margin-top:3.5rem;border-top:1px solid #ddd;margin-top:1.5rem}
-.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,440px),1fr));gap:1rem}
-.wide{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,560px),1fr));gap:1rem}
-figure{margin:0}figcaption{font-size:.9rem;color:#555}img{max-width:100%;height:auto;display:block}
-table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
-td:first-child,th:first-child{text-align:left}tr.noise td{color:#555}.note{font-size:.9rem;color:#444;max-width:60rem}
-@media (max-width:720px){section{scroll-margin-top:6.5rem}table{font-size:.9rem}td,th{padding:2px 4px}.cards thead{display:none}
-.cards,.cards tbody,.cards tr,.cards td{display:block;width:100%}.cards tr{border:1px solid #ccc;margin:.5rem 0}
-h1{font-size:1.5rem}.cards td{border:none;border-bottom:1px solid #eee;display:flex;justify-content:space-between;gap:.8rem;min-height:1.6em}
-.cards td::before{content:attr(data-label);font-weight:600;text-align:left}}
-"""
-
 
 def section_id(name: str) -> str:
     """The HTML id of a model's section: ``model-`` and its name, other characters as ``-``."""
     return "model-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
-
-
-def image_tag(png: bytes, alt: str) -> str:
-    """``png`` embedded as a data URL, with its size (read from the PNG header) so the page
-    does not jump while it loads."""
-    width, height = struct.unpack(">II", png[16:24])
-    data = base64.b64encode(png).decode()
-    return f'<img alt="{html.escape(alt)}" width="{width}" height="{height}" src="data:image/png;base64,{data}">'
-
-
-def figure(png: bytes, caption: str) -> str:
-    return f"<figure>{image_tag(png, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>"
-
-
-def table(header: list[str], rows: list[list[str]], row_classes: list[str] | None = None, cards: bool = True) -> str:
-    """A table; with ``cards``, one card per row on a narrow screen (cells carry their column name)."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        f'<tr class="{cls}">' + "".join(f'<td data-label="{html.escape(h)}">{c}</td>' for h, c in zip(header, row)) + "</tr>"
-        for row, cls in zip(rows, row_classes or [""] * len(rows))
-    )
-    return f'<table{" class=cards" if cards else ""}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _number(value: float | None) -> str:
@@ -159,13 +120,8 @@ def index_html(results: dict[str, dict[str, float]], published: dict[str, str], 
               if "grey_zone_coverage" in results[n]}
     overlays = "".join(figure(png, f"every model: {title}") for title, png in overview_pngs(plots_dir, names, chosen).items())
     links = "".join(f'<a href="#{section_id(n)}">{html.escape(n)}</a>' for n in names)
-    title = f"Model comparison: {html.escape(dataset)}"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><style>{STYLE}</style></head>
-<body><nav aria-label="sections"><a href="#overview"><b>Overview</b></a>{links}</nav><main>
-<h1>{title}</h1>
-<section id="overview"><h2>Overview</h2>
+    nav = f'<a href="#overview"><b>Overview</b></a>{links}'
+    return document(f"Model comparison: {dataset}", nav, f"""<section id="overview"><h2>Overview</h2>
 <p class="note">Ranked by {html.escape(ranking[0]["metric"])} (the registry's <code>select_by</code>). Intervals: seeded
 percentile bootstrap over the test images ({level:.0%}); "accuracy vs best" is paired on the same images, and
 "within noise" means that interval holds 0: this test set cannot tell the model from the best one.
@@ -174,6 +130,4 @@ Charts: for two classes, ROC, lift and gains rank by P(second class); for more, 
 one-vs-rest decisions and lift and gains are each class against the rest, averaged over classes.</p>
 {ranking_table(ranking, results, published, level)}
 <div class="charts">{overlays}</div></section>
-{''.join(model_section(n, results[n], plots_dir, figures_dir) for n in names)}
-</main></body></html>
-"""
+{''.join(model_section(n, results[n], plots_dir, figures_dir) for n in names)}""")

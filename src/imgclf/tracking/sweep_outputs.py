@@ -6,6 +6,7 @@ each parameter, and the metric trial after trial."""
 from __future__ import annotations
 
 import csv
+import html
 import math
 import warnings
 from pathlib import Path
@@ -18,6 +19,7 @@ import optuna  # noqa: E402
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution  # noqa: E402
 from optuna.trial import TrialState, create_trial  # noqa: E402
 
+from imgclf.pages import document, figure, table  # noqa: E402
 from imgclf.params.sweep import Sweep  # noqa: E402
 from imgclf.tracking.sweep_optuna import distributions  # noqa: E402
 
@@ -53,21 +55,27 @@ def study_of(rows: list[dict], sweep: Sweep) -> optuna.Study:
     return study
 
 
-def write_table(rows: list[dict], sweep: Sweep, folder: Path) -> None:
-    """``trials.md`` and ``trials.csv``: rank, DVC experiment, state, metric and parameters."""
+def trial_table(rows: list[dict], sweep: Sweep) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows of the trials' table: rank, DVC experiment, state, metric and parameters."""
     keys = list(sweep.params)
     header = ["rank", "dvc experiment", "state", sweep.metric.key, *keys]
-    table = []
+    cells = []
     for rank, row in enumerate(sorted_rows(rows, sweep), start=1):
         value = "" if row["value"] is None else f"{row['value']:.6g}"
-        table.append([str(rank) if row["value"] is not None else "", row["name"], row["state"].lower(), value,
+        cells.append([str(rank) if row["value"] is not None else "", row["name"], row["state"].lower(), value,
                       *[str(row["params"].get(k, "")) for k in keys]])
+    return header, cells
+
+
+def write_table(rows: list[dict], sweep: Sweep, folder: Path) -> None:
+    """``trials.md`` and ``trials.csv``: the trials best first."""
+    header, body = trial_table(rows, sweep)
     with open(folder / "trials.csv", "w", newline="") as handle:
-        csv.writer(handle).writerows([header, *table])
+        csv.writer(handle).writerows([header, *body])
     lines = [f"# Sweep {folder.name}: {sweep.method}, {sweep.metric.direction} {sweep.metric.key}", "",
              "Reproduce a trial with `dvc exp apply <dvc experiment>` then `dvc repro`.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cells) + " |" for cells in table]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
     (folder / "trials.md").write_text("\n".join(lines) + "\n")
 
 
@@ -101,12 +109,39 @@ def write_charts(rows: list[dict], sweep: Sweep, folder: Path) -> list[str]:
     return written
 
 
+CAPTIONS = {
+    "history.png": "the metric trial after trial, and the best so far",
+    "parallel_coordinates.png": "each trial a line through its parameter values to its metric",
+    "param_importances.png": "how much of the metric's variation each parameter explains (fANOVA)",
+    "metric_vs_params.png": "the metric against each parameter, one point per trial",
+}
+
+
+def page_html(name: str, rows: list[dict], sweep: Sweep, charts: list[str], folder: Path) -> str:
+    """The sweep's page: what it searched, its trials best first, then the charts, embedded."""
+    header, cells = trial_table(rows, sweep)
+    cells = [[html.escape(c) for c in row] for row in cells]
+    best = best_row(rows, sweep)
+    summary = ("no trial finished" if best is None else
+               f"best: <b>{html.escape(best['name'])}</b>, {html.escape(sweep.metric.key)} = {best['value']:.6g}")
+    searched = f"{sweep.method} search, {sweep.metric.direction} {sweep.metric.key}"
+    base = f" from configs/{sweep.experiment}.yaml" if sweep.experiment else ""
+    figures = "".join(figure((folder / chart).read_bytes(), CAPTIONS[chart]) for chart in charts)
+    nav = '<a href="#trials"><b>Trials</b></a><a href="#charts">Charts</a>'
+    return document(f"Sweep {name}", nav, f"""<p class="note">{html.escape(sweep.description)}</p>
+<p>{html.escape(searched + base)}; {len(rows)} trial(s); {summary}.
+Reproduce a trial with <code>dvc exp apply &lt;dvc experiment&gt;</code> then <code>dvc repro</code>.</p>
+<section id="trials"><h2>Trials</h2>{table(header, cells)}</section>
+<section id="charts"><h2>What each parameter did</h2><div class="wide">{figures}</div></section>""")
+
+
 def write_outputs(name: str, rows: list[dict], sweep: Sweep, root: Path = Path(".")) -> Path:
-    """Write the table and charts of sweep ``name``; the folder."""
+    """Write the table, charts and page of sweep ``name``; the folder."""
     folder = root / OUTPUTS / name
     folder.mkdir(parents=True, exist_ok=True)
     write_table(rows, sweep, folder)
-    write_charts(rows, sweep, folder)
+    charts = write_charts(rows, sweep, folder)
+    (folder / "index.html").write_text(page_html(name, rows, sweep, charts, folder))
     return folder
 
 
