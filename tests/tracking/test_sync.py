@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+
 import mlflow
 import numpy as np
 import pytest
@@ -82,3 +86,59 @@ def test_a_store_still_away_keeps_the_run_and_says_so(store, monkeypatch):
         sync_kept_runs(quiet=True)
     assert "could not upload the run kept in" in str(error.value) and "http://127.0.0.1:9" in str(error.value)
     assert [j.key for j in kept_runs()] == ["k4"]
+
+
+# A stage still writing its kept run: it holds the run's folder, logs one more epoch when told
+# to on stdin, then ends the run (saved FINISHED, lock released) and waits to be killed.
+WRITER = """
+import sys
+from imgclf.tracking.journal import RunJournal
+kept = RunJournal("k5", "exp", "train_cnn/lenet", {}, 1_000_000, metrics=[["loss", 0.9, 1_000_100, 0]])
+kept.hold()
+kept.save()
+print("kept", flush=True)
+if sys.stdin.readline().strip() == "end":
+    kept.metrics.append(["loss", 0.5, 1_000_200, 1])
+    kept.status, kept.end_time = "FINISHED", 1_000_300
+    kept.save()
+    kept.release()
+    print("ended", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def start_writer():
+    writer = subprocess.Popen([sys.executable, "-c", WRITER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline() == "kept\n"
+    return writer
+
+
+def test_a_run_its_stage_is_still_writing_is_left_for_the_next_sync(store, capsys):
+    mlflow.set_tracking_uri(tracking_uri())
+    writer = start_writer()
+    try:
+        assert sync_kept_runs() == []  # half-written: neither uploaded nor deleted under the stage
+        assert "left train_cnn/lenet in" in capsys.readouterr().out
+        assert [j.key for j in kept_runs()] == ["k5"] and all_runs(mlflow.MlflowClient()) == []
+        writer.stdin.write("end\n")
+        writer.stdin.flush()
+        assert writer.stdout.readline() == "ended\n"
+        (run_id,) = sync_kept_runs(quiet=True)
+    finally:
+        writer.kill()
+        writer.wait()
+    client = mlflow.MlflowClient()
+    assert client.get_run(run_id).info.status == "FINISHED"
+    assert [(m.step, m.value) for m in client.get_metric_history(run_id, "loss")] == [(0, 0.9), (1, 0.5)]
+    assert kept_runs() == []
+
+
+def test_a_run_whose_stage_was_killed_mid_way_is_uploaded_failed(store):
+    mlflow.set_tracking_uri(tracking_uri())
+    writer = start_writer()
+    writer.send_signal(signal.SIGKILL)  # the system releases its lock
+    writer.wait()
+    (run_id,) = sync_kept_runs(quiet=True)
+    client = mlflow.MlflowClient()
+    assert client.get_run(run_id).info.status == "FAILED"
+    assert [(m.step, m.value) for m in client.get_metric_history(run_id, "loss")] == [(0, 0.9)]

@@ -4,11 +4,15 @@ The first logging call that fails (the server died, the database behind it went 
 run local: what was logged before and everything after, the model included, is written to
 ``mlflow_spool/<key>/`` beside the embedded store (:data:`SPOOL`), and the stage goes on.
 ``make sync``, or the next stage that finds the store working, uploads it once
-(:mod:`imgclf.tracking.sync`).
+(:mod:`imgclf.tracking.sync`). While its stage is still writing it, the stage holds the folder's
+lock (``flock`` on ``writing.lock``, released by the system if the process dies), and a sync
+leaves it for later: a run is never uploaded half-written, nor its folder deleted under the stage.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +27,7 @@ from imgclf.tracking.store import store_root
 SPOOL = "mlflow_spool"
 RECORD = "run.json"
 MODEL_DIR = "model"
+LOCK = "writing.lock"
 KEY_TAG = "run_key"  # on every model run: how a run kept locally finds its half in the store
 # What a store that stopped answering raises: MLflow's own errors (after its retries, or an HTTP
 # 5xx from a server whose database died), and the network's.
@@ -72,6 +77,20 @@ class RunJournal:
         write_json(self.folder / RECORD, asdict(self))
         return self.folder
 
+    def hold(self) -> None:
+        """Take the folder's lock for as long as this process writes the run (until :meth:`release`
+        or the process's end), waiting for a sync that is uploading it: a sync leaves the run alone
+        meanwhile."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._lock = lock_folder(self.folder, wait=True)
+
+    def release(self) -> None:
+        """Let a sync take the run."""
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            os.close(lock)
+            self._lock = None
+
     def save_model(self, model: Any, framework: str) -> None:
         """Keep ``model`` beside the record, to log it when the store is back."""
         from imgclf.models.store import save_model
@@ -82,6 +101,18 @@ class RunJournal:
     @classmethod
     def load(cls, folder: Path) -> "RunJournal":
         return cls(**read_json(folder / RECORD))
+
+
+def lock_folder(folder: Path, wait: bool = False) -> int | None:
+    """An exclusive lock on ``folder`` (its open ``writing.lock``, to ``os.close`` when done); without
+    ``wait``, None when another process holds it."""
+    handle = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(handle)
+        return None
+    return handle
 
 
 def kept_runs() -> list[RunJournal]:

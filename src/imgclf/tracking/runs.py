@@ -54,6 +54,7 @@ class ModelRun:
     def _keep_locally(self, exc: BaseException) -> None:
         self.local = True
         self.journal.problem = problem_line(exc)
+        self.journal.hold()  # before the record exists: no sync takes it half-written
         folder = self.journal.save()
         print(f"MLflow store {self.journal.store} stopped answering during run {self.journal.run_name} "
               f"({self.journal.problem}); the run is kept in {folder} and `make sync` uploads it "
@@ -91,19 +92,23 @@ class ModelRun:
             tags[URI_TAG] = self.journal.tags[URI_TAG]
         self.journal.tags.update(tags)
         self._send(lambda: mlflow.MlflowClient().log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()]))
-        if self.local:
+        if self.local:  # after end(): a sync may have uploaded the run; saved again, the next adds the tags
+            self.journal.hold()
             self.journal.save()
+            self.journal.release()
 
     def end(self, status: str) -> None:
         self.journal.status, self.journal.end_time = status, now_ms()
         if self.local:
             self.journal.save()
+            self.journal.release()
             with suppress(*STORE_ERRORS):
                 mlflow.end_run(status)  # only pops the run: the store is not asked again
             return
         self._send(lambda: mlflow.end_run(status))
         if self.local:  # the store went away at the very end
             self.journal.save()
+            self.journal.release()
 
 
 @contextmanager

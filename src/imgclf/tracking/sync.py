@@ -8,6 +8,7 @@ a second run or a repeated metric. Its folder in ``mlflow_spool`` is deleted onc
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 
@@ -16,7 +17,9 @@ from mlflow.entities import Metric, Param, RunTag
 
 from imgclf.errors import PipelineError, run_stage
 from imgclf.models.loading import load_model
-from imgclf.tracking.journal import KEY_TAG, MODEL_DIR, STORE_ERRORS, RunJournal, kept_runs, problem_line, spool_root
+from imgclf.tracking.journal import (
+    KEY_TAG, MODEL_DIR, STORE_ERRORS, RunJournal, kept_runs, lock_folder, problem_line, spool_root,
+)
 from imgclf.tracking.lineage import URI_TAG
 from imgclf.tracking.model_logging import log_model
 from imgclf.tracking.store import tracking_uri, use_experiment
@@ -68,12 +71,21 @@ def sync_kept_runs(quiet: bool = False) -> list[str]:
     """
     uploaded = []
     for journal in kept_runs():
+        lock = lock_folder(journal.folder)
+        if lock is None:
+            if not quiet:
+                print(f"left {journal.run_name} in {journal.folder}: its stage is still writing it; the next sync "
+                      "uploads it")
+            continue
         try:
+            journal = RunJournal.load(journal.folder)  # as the stage left it, now that it cannot change
             uploaded.append(upload(journal))
+            shutil.rmtree(journal.folder)
         except STORE_ERRORS as exc:
             raise PipelineError(f"MLflow store {tracking_uri()}: could not upload the run kept in {journal.folder} "
                                 f"({problem_line(exc)}); {len(uploaded)} uploaded, try `make sync` again") from None
-        shutil.rmtree(journal.folder)
+        finally:
+            os.close(lock)
         if not quiet:
             print(f"uploaded {journal.run_name} ({journal.status}) to {tracking_uri()} as run {uploaded[-1]}")
     return uploaded
