@@ -23,7 +23,7 @@ from imgclf.tracking.lineage import find_model_run
 from imgclf.tracking.registry import describe_verdict, gate_verdict, register_candidate
 from imgclf.tracking.run_index import write_run_index
 from imgclf.tracking.runs import add_to_finished_run, model_run
-from imgclf.tracking.preflight import check_tracking_store
+from imgclf.tracking.preflight import check_tracking_store, store_must_answer
 from imgclf.tracking.store import tracking_uri
 
 
@@ -66,6 +66,12 @@ def best_model_card(params: Params, verdict: dict, results: dict, evaluation: Mo
 def main() -> None:
     params = load_params()
     check_tracking_store(params)  # before any work: a store that cannot be used stops the stage here
+    with store_must_answer("evaluate"):
+        evaluate(params)
+
+
+def evaluate(params: Params) -> None:
+    """Score every trained model on the test split, write the reports, log them and register the best."""
     ev, experiment = params.evaluate, params.mlflow.experiment
     directories = layout.model_dirs([m.name for m in params.train_baselines.models], list(params.train_cnn))
     test = load_imageset(layout.split_file("test"))

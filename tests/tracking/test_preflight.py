@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import mlflow
 import pytest
 
 from imgclf.data.dataset import save_imageset
 from imgclf.errors import PipelineError
-from imgclf.tracking.preflight import HTTP_DEFAULTS, check_store
+from imgclf.tracking.preflight import HTTP_DEFAULTS, check_store, store_must_answer
 from imgclf.tracking.store import embedded_store_uri
 from tests.helpers import make_imageset
 from tests.integration.tiny import clean_env
@@ -264,3 +265,15 @@ def test_train_baselines_stops_at_once_with_one_line_when_the_server_is_down(tmp
     assert "Traceback" not in result.stderr
     assert elapsed < 10
     assert not (work / "models").exists()
+
+
+def test_a_store_that_stops_answering_during_evaluate_is_one_line(monkeypatch):
+    uri = f"http://127.0.0.1:{refused_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with pytest.raises(PipelineError) as error:
+        with store_must_answer("evaluate"):
+            mlflow.MlflowClient().search_runs(["0"])  # the real client against a store gone away
+    message = str(error.value)
+    assert message.startswith(f"MLflow store {uri} stopped answering during evaluate (") and "\n" not in message
+    assert "run `dvc repro` again once it answers" in message

@@ -1,6 +1,8 @@
 """The tracking store checked at a stage's start, before any work: a store that is down, never
 answers, refuses the credentials or is misspelt stops the stage within seconds, on one line
-naming the URI, instead of after minutes of MLflow's retries and the training lost."""
+naming the URI, instead of after minutes of MLflow's retries and the training lost. A store
+that stops answering later, in a stage that keeps nothing locally (``evaluate``: it re-runs in
+seconds), stops it on one line too (:func:`store_must_answer`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,7 +21,7 @@ import requests
 
 from imgclf.errors import PipelineError
 from imgclf.tracking.store import tracking_uri
-from imgclf.tracking.journal import kept_runs
+from imgclf.tracking.journal import STORE_ERRORS, kept_runs, problem_line
 from imgclf.tracking.orphans import end_orphaned_runs_quietly
 
 # MLflow's own HTTP client retries 7 times with exponential backoff (about 4 minutes against a
@@ -207,3 +211,15 @@ def _folder_problem(folder: Path, missing_ok: bool) -> str | None:
     except OSError as exc:
         return f"the folder {folder} is not writable ({exc.strerror or exc})"
     return None
+
+
+@contextmanager
+def store_must_answer(stage: str) -> Iterator[None]:
+    """Turn the store stopping to answer inside the block into one line naming it and what to do:
+    for a stage whose work is cheap to redo and that DVC re-runs, as it did not finish."""
+    try:
+        yield
+    except STORE_ERRORS as exc:
+        raise PipelineError(f"MLflow store {tracking_uri()} stopped answering during {stage} ({problem_line(exc)}); "
+                            f"the training runs are kept: run `dvc repro` again once it answers ({stage} alone "
+                            "re-runs)") from None
