@@ -47,6 +47,6 @@ def test_a_mistake_is_one_line_naming_the_key(change, message):
 
 
 def test_a_missing_sweep_lists_those_there_are():
-    with pytest.raises(PipelineError, match=r"no sweep 'mnsit' in .*sweeps/; there are: cifar_deer_horse, dogs_vs_cats, "
-                                            r"fashion_mnist, mnist"):
+    with pytest.raises(PipelineError, match=r"no sweep 'mnsit' in .*sweeps/; there are: cifar_deer_horse, "
+                                            r"cifar_transfer, dogs_vs_cats, fashion_mnist, mnist, mnist_augmented$"):
         load_sweep("mnsit", REPO / "sweeps")
