@@ -273,7 +273,7 @@ def test_a_store_that_stops_answering_during_evaluate_is_one_line(monkeypatch):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     with pytest.raises(PipelineError) as error:
         with store_must_answer("evaluate"):
-            mlflow.MlflowClient().search_runs(["0"])  # the real client against a store gone away
+            mlflow.MlflowClient(uri).search_runs(["0"])  # the real client against a store gone away
     message = str(error.value)
     assert message.startswith(f"MLflow store {uri} stopped answering during evaluate (") and "\n" not in message
     assert "run `dvc repro` again once it answers" in message
