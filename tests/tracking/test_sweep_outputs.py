@@ -3,7 +3,7 @@ import re
 import struct
 
 from imgclf.params.sweep import parse_sweep
-from imgclf.tracking.sweep_outputs import best_row, chart_distributions, write_outputs
+from imgclf.tracking.sweep_outputs import best_row, chart_distributions, chart_names, write_outputs
 
 SWEEP = {"method": "grid", "metric": {"key": "lenet.log_loss", "direction": "minimize"},
          "params": {"train_cnn.lenet.learning_rate": [0.001, 0.002], "train_cnn.lenet.optimizer": ["adam", "sgd"]}}
@@ -72,3 +72,13 @@ def test_the_page_embeds_the_table_best_first_and_every_chart(tmp_path):
         png = (folder / f"{name}.png").read_bytes()
         assert f'width="{struct.unpack(">II", png[16:24])[0]}"' in page, name
     assert "<script" not in page and "http" not in page.replace("http-equiv", "")
+
+
+def test_the_charts_name_parameters_without_the_part_they_share():
+    assert chart_names(["train_cnn.lenet.augmentation.rotation", "train_cnn.lenet.learning_rate"]) == {
+        "train_cnn.lenet.augmentation.rotation": "augmentation.rotation",
+        "train_cnn.lenet.learning_rate": "learning_rate"}
+    assert chart_names(["transfer.fine_tune.learning_rate"]) == {
+        "transfer.fine_tune.learning_rate": "transfer.fine_tune.learning_rate"}  # alone: named in full
+    assert chart_names(["a.x", "b.x"]) == {"a.x": "a.x", "b.x": "b.x"}
+    assert chart_names(["a.b", "a.b.c"]) == {"a.b": "b", "a.b.c": "b.c"}  # never shortened to nothing

@@ -44,13 +44,28 @@ def chart_distributions(sweep: Sweep) -> dict:
     return result
 
 
+def chart_names(keys: list[str]) -> dict[str, str]:
+    """Each parameter's name on the charts: its dotted key without the part every key shares
+    (``augmentation.rotation`` and ``learning_rate`` for two keys of ``train_cnn.lenet``)."""
+    if len(keys) < 2:
+        return {key: key for key in keys}
+    parts = [key.split(".") for key in keys]
+    shared = 0
+    while all(len(p) > shared + 1 and p[shared] == parts[0][shared] for p in parts):
+        shared += 1
+    return {key: ".".join(p[shared:]) for key, p in zip(keys, parts)}
+
+
 def study_of(rows: list[dict], sweep: Sweep) -> optuna.Study:
-    """An in-memory study holding the finished trials, for Optuna's charts."""
+    """An in-memory study holding the finished trials, for Optuna's charts (parameters under
+    their :func:`chart_names`)."""
     study = optuna.create_study(direction=sweep.metric.direction)
-    dists = chart_distributions(sweep)
+    names = chart_names(list(sweep.params))
+    dists = {names.get(key, key): dist for key, dist in chart_distributions(sweep).items()}
     for row in sorted(rows, key=lambda r: r["number"]):
         if row["value"] is not None:
-            study.add_trial(create_trial(params=row["params"], distributions=dists, value=row["value"],
+            study.add_trial(create_trial(params={names.get(k, k): v for k, v in row["params"].items()},
+                                         distributions=dists, value=row["value"],
                                          intermediate_values=row.get("epochs", {}), state=TrialState.COMPLETE))
     return study
 
@@ -95,7 +110,8 @@ def write_charts(rows: list[dict], sweep: Sweep, folder: Path) -> list[str]:
     if finished >= 2 and varied:
         charts["parallel_coordinates.png"] = lambda: optuna.visualization.matplotlib.plot_parallel_coordinate(study, target_name=target)
         charts["param_importances.png"] = lambda: optuna.visualization.matplotlib.plot_param_importances(
-            study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=sweep.seed), params=varied, target_name=target)
+            study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=sweep.seed),
+            params=[chart_names(list(sweep.params))[k] for k in varied], target_name=target)
         charts["metric_vs_params.png"] = lambda: optuna.visualization.matplotlib.plot_slice(study, target_name=target)
     else:
         print(f"sweep charts: {finished} finished trial(s), {len(varied)} varied parameter(s): only the history is drawn")
