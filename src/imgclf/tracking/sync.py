@@ -18,7 +18,7 @@ from mlflow.entities import Metric, Param, RunTag
 from imgclf.errors import PipelineError, run_stage
 from imgclf.models.loading import load_model
 from imgclf.tracking.journal import (
-    KEY_TAG, MODEL_DIR, STORE_ERRORS, RunJournal, kept_runs, lock_folder, problem_line, spool_root,
+    KEY_TAG, MODEL_DIR, RECORD, STORE_ERRORS, RunJournal, kept_runs, lock_folder, problem_line, spool_root,
 )
 from imgclf.tracking.lineage import URI_TAG
 from imgclf.tracking.model_logging import log_model
@@ -71,11 +71,17 @@ def sync_kept_runs(quiet: bool = False) -> list[str]:
     """
     uploaded = []
     for journal in kept_runs():
-        lock = lock_folder(journal.folder)
+        try:
+            lock = lock_folder(journal.folder)
+        except FileNotFoundError:  # another sync uploaded it and deleted its folder meanwhile
+            continue
         if lock is None:
             if not quiet:
                 print(f"left {journal.run_name} in {journal.folder}: its stage is still writing it; the next sync "
                       "uploads it")
+            continue
+        if not (journal.folder / RECORD).exists():  # uploaded by another sync since the listing
+            os.close(lock)
             continue
         try:
             journal = RunJournal.load(journal.folder)  # as the stage left it, now that it cannot change
