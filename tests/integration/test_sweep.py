@@ -38,10 +38,17 @@ def write_sweep(root: Path, name: str, sweep: dict) -> None:
     (root / "sweeps" / f"{name}.yaml").write_text(yaml.safe_dump(sweep, sort_keys=False))
 
 
-def sweep(root: Path, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """What ``make sweep NAME=name [RESUME=1]`` runs."""
+def with_sigint(disposition):
+    """For ``preexec_fn``: the started process's SIGINT set to ``disposition``, whatever the test
+    runner's is (a runner started in the background by a script ignores it)."""
+    return lambda: signal.signal(signal.SIGINT, disposition)
+
+
+def sweep(root: Path, name: str, *args: str, check: bool = True, sigint=signal.SIG_DFL) -> subprocess.CompletedProcess:
+    """What ``make sweep NAME=name [RESUME=1]`` runs (started with SIGINT as ``sigint``)."""
     result = subprocess.run([sys.executable, "-m", "imgclf.tracking.sweep", name, *args], cwd=root,
-                            env=clean_env(root), capture_output=True, text=True, timeout=1500)
+                            env=clean_env(root), capture_output=True, text=True, timeout=1500,
+                            preexec_fn=with_sigint(sigint))
     if check and result.returncode != 0:
         raise AssertionError(f"sweep {name} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     return result
@@ -160,7 +167,7 @@ def test_an_optuna_study_stopped_after_two_trials_resumes_without_running_them_a
     write_sweep(pipeline, "tiny-study", STUDY)
     process = subprocess.Popen([sys.executable, "-m", "imgclf.tracking.sweep", "tiny-study"], cwd=pipeline,
                                env=clean_env(pipeline), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=with_sigint(signal.SIG_DFL))  # as in a terminal
     deadline = time.monotonic() + 900
     while finished_trials(pipeline) < 2:
         assert process.poll() is None, process.communicate()
@@ -206,8 +213,10 @@ PRUNED = {
 
 
 def test_a_hopeless_optuna_trial_is_pruned_on_its_validation_accuracy_while_it_trains(pipeline):
+    """The sweep starts with SIGINT ignored, as ``nohup make sweep ... &`` from a script starts it:
+    the trial it prunes must stop all the same."""
     write_sweep(pipeline, "tiny-prune", PRUNED)
-    result = sweep(pipeline, "tiny-prune")
+    result = sweep(pipeline, "tiny-prune", sigint=signal.SIG_IGN)
     assert "trial tiny-prune-001: pruned at epoch" in result.stdout
     table = trial_table(pipeline, "tiny-prune")
     assert [(r["dvc experiment"], r["state"], r["train_cnn.lenet.learning_rate"]) for r in table] == [

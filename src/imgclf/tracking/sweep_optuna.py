@@ -71,10 +71,19 @@ def epoch_values(experiment_id: str, trial: str, pruning: Pruning) -> list[tuple
     return sorted((m.step, m.value) for m in client.get_metric_history(runs[0].info.run_id, pruning.metric))
 
 
+def interruptible() -> None:
+    """In a trial's process before it starts: SIGINT stops it, even when the sweep itself was
+    started with SIGINT ignored (``nohup make sweep ... &`` from a script: a shell without job
+    control starts background commands so), which the trial would otherwise inherit, and pruning
+    would not stop it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_trial(study: optuna.Study, trial: optuna.Trial, sweep: Sweep, items: list[str], experiment_id: str) -> TrialState:
     """Run one trial's experiment, reporting epochs to Optuna and pruning it when told; its state."""
     name = trial.user_attrs["dvc_exp_name"]
-    process = subprocess.Popen(exp_run_command(name, items), env=tool_env(), start_new_session=True)
+    process = subprocess.Popen(exp_run_command(name, items), env=tool_env(), start_new_session=True,
+                               preexec_fn=interruptible)
     reported = -1
 
     def report() -> None:
