@@ -56,11 +56,10 @@ def chart_names(keys: list[str]) -> dict[str, str]:
     return {key: ".".join(p[shared:]) for key, p in zip(keys, parts)}
 
 
-def study_of(rows: list[dict], sweep: Sweep) -> optuna.Study:
+def study_of(rows: list[dict], sweep: Sweep, names: dict[str, str]) -> optuna.Study:
     """An in-memory study holding the finished trials, for Optuna's charts (parameters under
-    their :func:`chart_names`)."""
+    ``names``, their :func:`chart_names`)."""
     study = optuna.create_study(direction=sweep.metric.direction)
-    names = chart_names(list(sweep.params))
     dists = {names.get(key, key): dist for key, dist in chart_distributions(sweep).items()}
     for row in sorted(rows, key=lambda r: r["number"]):
         if row["value"] is not None:
@@ -103,7 +102,8 @@ def save(axes, path: Path) -> None:
 def write_charts(rows: list[dict], sweep: Sweep, folder: Path) -> list[str]:
     """The PNG charts (names returned); those that need more finished trials than there are are skipped
     with a line saying so."""
-    study, target = study_of(rows, sweep), sweep.metric.key
+    names = chart_names(list(sweep.params))
+    study, target = study_of(rows, sweep, names), sweep.metric.key
     finished = len(study.trials)
     varied = [k for k in sweep.params if len({str(r["params"].get(k)) for r in rows if r["value"] is not None}) > 1]
     charts = {"history.png": lambda: optuna.visualization.matplotlib.plot_optimization_history(study, target_name=target)}
@@ -111,7 +111,7 @@ def write_charts(rows: list[dict], sweep: Sweep, folder: Path) -> list[str]:
         charts["parallel_coordinates.png"] = lambda: optuna.visualization.matplotlib.plot_parallel_coordinate(study, target_name=target)
         charts["param_importances.png"] = lambda: optuna.visualization.matplotlib.plot_param_importances(
             study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=sweep.seed),
-            params=[chart_names(list(sweep.params))[k] for k in varied], target_name=target)
+            params=[names[k] for k in varied], target_name=target)
         charts["metric_vs_params.png"] = lambda: optuna.visualization.matplotlib.plot_slice(study, target_name=target)
     else:
         print(f"sweep charts: {finished} finished trial(s), {len(varied)} varied parameter(s): only the history is drawn")
