@@ -30,8 +30,7 @@ experiment: $(STAMP)
 ## Run the experiments queued with `dvc exp run --queue`, JOBS at a time (default 2).
 JOBS ?= 2
 queue: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.tracking.queue
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc queue start -j $(JOBS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m imgclf.tracking.queue --jobs $(JOBS)
 
 ## Run a sweep file (sweeps/NAME.yaml) as DVC experiments compared in MLflow: make sweep NAME=lr_grid [RESUME=1]
 sweep: $(STAMP)

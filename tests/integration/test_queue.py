@@ -3,6 +3,7 @@ training process is killed outright fails alone, its run ends KILLED, and it re-
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from tests.integration.tiny import BIN, all_runs, clean_env, dvc, store_client
+from tests.integration.tiny import all_runs, clean_env, dvc, store_client
 
 pytestmark = pytest.mark.integration
 
@@ -33,25 +34,25 @@ def worker_pids(root: Path) -> list[int]:
 
 
 def stop_workers(root: Path) -> None:
-    """`dvc queue stop`, then make sure no worker outlives the test (an idle one sometimes stays)."""
-    dvc(root, "queue", "stop", check=False)
-    deadline = time.monotonic() + 30
-    while worker_pids(root) and time.monotonic() < deadline:
-        time.sleep(1)
-    for pid in worker_pids(root):
-        os.kill(pid, signal.SIGTERM)
+    """`dvc queue stop` if a worker is alive (sent to none, it stops the next worker that starts),
+    then make sure no worker outlives the test: one that lingers idle after the stop takes the
+    next task queued, in the next test, and drops it (it stays Running for ever)."""
+    if worker_pids(root):
+        dvc(root, "queue", "stop", check=False)
+    for sig, seconds in ((None, 30), (signal.SIGTERM, 15), (signal.SIGKILL, 15)):
+        for pid in worker_pids(root) if sig else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + seconds
+        while worker_pids(root) and time.monotonic() < deadline:
+            time.sleep(0.5)
+    assert not worker_pids(root), f"queue workers {worker_pids(root)} survived SIGKILL"
 
 
 def test_three_queued_experiments_two_at_a_time_all_land_in_mlflow(pipeline, tmp_path):
     for name, rate in RATES.items():
         dvc(pipeline, "exp", "run", "--queue", "-n", name, "-S", f"train_cnn.lenet.learning_rate={rate}")
-    # What `make queue JOBS=2` runs: the store and experiment first, then the workers.
-    subprocess.run([sys.executable, "-m", "imgclf.tracking.queue"], cwd=pipeline, env=clean_env(pipeline), check=True,
-                   capture_output=True)
-    # The workers are background processes: they must not hold our pipes, or run() waits for them.
-    with open(tmp_path / "queue.log", "w") as log:
-        subprocess.run([str(BIN / "dvc"), "queue", "start", "-j", "2"], cwd=pipeline, env=clean_env(pipeline),
-                       stdout=log, stderr=subprocess.STDOUT, check=True)
+    start_queue(pipeline, 2, tmp_path / "queue.log")
     try:
         deadline = time.monotonic() + 900
         while True:
@@ -78,14 +79,16 @@ def test_three_queued_experiments_two_at_a_time_all_land_in_mlflow(pipeline, tmp
 
 
 # The soak test's experiments: five that finish, and one whose training process is killed
-# outright mid-training. Rates no other test uses; the killed one trains long enough (all its
-# epochs: no early stopping) for the kill to land in the middle.
+# outright mid-training. Rates no other test uses; the killed one trains long enough for the kill
+# to land in the middle: all its epochs (no early stopping), one image a step (30 epochs of the
+# TINY data at 32 a step took 12 s, and the kill came too late).
 SOAK_RATES = {"soak-0052": 0.0052, "soak-0054": 0.0054, "soak-0056": 0.0056, "soak-0058": 0.0058,
               "soak-0062": 0.0062}
 KILLED = "soak-kill"
 KILLED_EPOCHS = 30
-KILLED_SETTINGS = ["-S", "train_cnn.lenet.learning_rate=0.0064", "-S", f"train_cnn.lenet.epochs={KILLED_EPOCHS}",
-                   "-S", "train_cnn.lenet.early_stopping=null"]
+LONG_TRAINING = ["-S", f"train_cnn.lenet.epochs={KILLED_EPOCHS}", "-S", "train_cnn.lenet.early_stopping=null",
+                 "-S", "train_cnn.lenet.batch_size=1"]
+KILLED_SETTINGS = ["-S", "train_cnn.lenet.learning_rate=0.0064", *LONG_TRAINING]
 
 
 def queue_table(root: Path) -> list[tuple[str, str, str]]:
@@ -99,23 +102,27 @@ def queue_table(root: Path) -> list[tuple[str, str, str]]:
 
 
 def wait_for_queue(root: Path, seconds: float) -> list[tuple[str, str, str]]:
-    """The queue's rows once nothing is Queued or Running, within ``seconds``."""
-    deadline = time.monotonic() + seconds
+    """The queue's rows once nothing is Queued or Running, within ``seconds``; an error as soon as
+    experiments have stayed queued for a minute with no worker alive to run them."""
+    deadline, stranded = time.monotonic() + seconds, None
     while True:
         rows = queue_table(root)
         if not any(status in ("Queued", "Running") for _, _, status in rows):
             return rows
         assert time.monotonic() < deadline, rows
+        if worker_pids(root):
+            stranded = None
+        else:
+            stranded = stranded or time.monotonic()
+            assert time.monotonic() - stranded < 60, f"no worker left, and still queued: {rows}"
         time.sleep(3)
 
 
 def start_queue(root: Path, jobs: int, log: Path) -> None:
     """What `make queue JOBS=<jobs>` runs: the store, experiment and orphan check, then the workers."""
-    subprocess.run([sys.executable, "-m", "imgclf.tracking.queue"], cwd=root, env=clean_env(root), check=True,
-                   capture_output=True)
-    with open(log, "a") as out:
-        subprocess.run([str(BIN / "dvc"), "queue", "start", "-j", str(jobs)], cwd=root, env=clean_env(root),
-                       stdout=out, stderr=subprocess.STDOUT, check=True)
+    with open(log, "a") as out:  # the workers must not hold our pipes, or run() waits for them
+        subprocess.run([sys.executable, "-m", "imgclf.tracking.queue", "--jobs", str(jobs)], cwd=root,
+                       env=clean_env(root), stdout=out, stderr=subprocess.STDOUT, check=True)
 
 
 def parent(pid: int) -> int:
@@ -149,6 +156,7 @@ def test_a_training_process_killed_outright_fails_its_experiment_only_and_requeu
     stages.train_cnn lenet`` (about 850 MB with TensorFlow), through ``sh -c`` where the shell
     does not exec it. The stage is the one a crash takes down (the out-of-memory killer picks the
     largest), so it is the one killed."""
+    assert not worker_pids(pipeline)  # none left by another test, to take a task and drop it
     started = time.monotonic()
     dvc(pipeline, "exp", "run", "--queue", "-n", KILLED, *KILLED_SETTINGS)  # first: it starts at once
     for name, rate in SOAK_RATES.items():
@@ -161,7 +169,7 @@ def test_a_training_process_killed_outright_fails_its_experiment_only_and_requeu
             runs = training_runs(client, KILLED)
             if runs and client.get_metric_history(runs[0].info.run_id, "accuracy"):
                 break
-            assert time.monotonic() < deadline, "the experiment to kill logged no epoch within 600 s"
+            assert time.monotonic() < deadline, f"the experiment to kill logged no epoch within 600 s: {queue_table(pipeline)}"
             time.sleep(0.5)
         victim = int(runs[0].data.tags["process.pid"])
         assert b"stages.train_cnn" in (Path("/proc") / str(victim) / "cmdline").read_bytes()
@@ -205,3 +213,75 @@ def test_a_training_process_killed_outright_fails_its_experiment_only_and_requeu
     assert KILLED in dvc(pipeline, "exp", "show", "--md").stdout
     print(f"soak: killed pid {victim} after {epochs} of {KILLED_EPOCHS} epochs; six experiments in "
           f"{first_round:.0f} s, all in {time.monotonic() - started:.0f} s")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux: read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                children.setdefault(parent(int(proc.name)), []).append(int(proc.name))
+            except (OSError, ValueError):
+                continue
+    found, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
+
+
+def test_an_experiment_left_running_with_no_worker_is_marked_failed_by_make_queue(pipeline, tmp_path):
+    """The worker, and everything it started, die at once (the machine's out-of-memory killer, a
+    closed session): DVC calls the experiment Running for ever. `make queue` says so and marks it
+    failed, so that `dvc exp show` works and the experiment can be queued again."""
+    assert not worker_pids(pipeline)
+    lost = ["-S", "train_cnn.lenet.learning_rate=0.0071", *LONG_TRAINING]
+    dvc(pipeline, "exp", "run", "--queue", "-n", "lost-one", *lost)
+    client = store_client(pipeline)
+    try:
+        start_queue(pipeline, 1, tmp_path / "queue.log")
+        deadline = time.monotonic() + 300
+        while True:  # its first epoch logged: the experiment is under way
+            runs = [run for run in training_runs(client, "lost-one") if run.info.status == "RUNNING"]
+            if runs and client.get_metric_history(runs[0].info.run_id, "accuracy"):
+                break
+            assert time.monotonic() < deadline, f"lost-one logged no epoch within 300 s: {queue_table(pipeline)}"
+            time.sleep(0.5)
+        [worker] = worker_pids(pipeline)
+        for pid in [worker, *descendants(worker)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while worker_pids(pipeline):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert ("lost-one", "Running") in [(name, status) for _, name, status in queue_table(pipeline)]
+
+        result = subprocess.run([sys.executable, "-m", "imgclf.tracking.queue"], cwd=pipeline,
+                                env=clean_env(pipeline), capture_output=True, text=True, timeout=120)
+    finally:
+        stop_workers(pipeline)
+    assert result.returncode == 0, result.stderr
+    assert ("experiment lost-one: DVC called it running but no worker is left to run it; marked failed, "
+            "queue it again with dvc exp run --queue") in result.stderr
+    assert ("lost-one", "Failed") in [(name, status) for _, name, status in queue_table(pipeline)]
+    dvc(pipeline, "exp", "show", "--json")  # fails on an experiment DVC still calls running
+    again = subprocess.run([sys.executable, "-m", "imgclf.tracking.queue"], cwd=pipeline, env=clean_env(pipeline),
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "lost-one" not in again.stderr, again.stderr
+
+    # Queued again, with one more behind it, after a `dvc queue stop` typed while no worker is
+    # alive: DVC leaves that stop for the next worker of the same name, which would run one
+    # experiment and exit. `make queue` clears it, and one worker runs both.
+    dvc(pipeline, "queue", "stop")
+    dvc(pipeline, "exp", "run", "--queue", "-n", "lost-one", *lost)
+    dvc(pipeline, "exp", "run", "--queue", "-n", "after-stop", "-S", "train_cnn.lenet.learning_rate=0.0073")
+    try:
+        start_queue(pipeline, 1, tmp_path / "queue.log")
+        rows = wait_for_queue(pipeline, 600)
+    finally:
+        stop_workers(pipeline)
+    assert {(name, status) for _, name, status in rows if name in ("lost-one", "after-stop")} == {
+        ("lost-one", "Failed"), ("lost-one", "Success"), ("after-stop", "Success")}, rows

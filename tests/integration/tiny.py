@@ -47,9 +47,10 @@ def set_param(root: Path, keys: tuple[str, ...], value) -> None:
 
 
 def clean_env(root: Path, **extra: str) -> dict[str, str]:
-    """The environment a user's shell gives commands in ``root``: no MLflow or DVC settings of
-    ours, the virtual environment first on PATH, the copy's own sources importable."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    """The environment a user's shell gives commands in ``root``: no MLflow, DVC or pytest settings
+    of ours (MLflow behaves differently under ``PYTEST_CURRENT_TEST``), the virtual environment
+    first on PATH, the copy's own sources importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_", "PYTEST_"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
     env["PYTHONPATH"] = str(root / "src")
     return {**env, **extra}

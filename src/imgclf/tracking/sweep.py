@@ -26,9 +26,10 @@ import yaml
 from imgclf.errors import PipelineError, run_stage
 from imgclf.params import parse_params
 from imgclf.params.sweep import SWEEPS, Sweep, load_sweep
+from imgclf.tracking.dvc_queue import queue_status
 from imgclf.tracking.experiment import apply, inline_yaml
 from imgclf.tracking.sweep_trials import (
-    base_config, check_keys, finished_experiments, metric_value, queue_status, queue_trials, state_dir,
+    base_config, check_keys, finished_experiments, metric_value, queue_trials, state_dir,
     trial_name, trial_overrides,
 )
 

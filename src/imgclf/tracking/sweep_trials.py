@@ -16,7 +16,7 @@ from pathlib import Path
 from imgclf.errors import PipelineError
 from imgclf.params import parse_params
 from imgclf.params.sweep import Sweep
-from imgclf.tools import run_tool
+from imgclf.tracking.dvc_queue import dvc, queue_status, release_lost_tasks, start_workers, stop_workers
 from imgclf.tracking.experiment import apply, inline_yaml, load_config, overrides
 
 
@@ -54,14 +54,6 @@ def check_keys(sweep: Sweep, config: dict, params: dict, source: str) -> None:
                 lines = str(exc).splitlines()
                 detail = lines[1].strip() if len(lines) > 1 else lines[0]
                 raise PipelineError(f"{source}: {where} = {value!r} is not valid in params.yaml: {detail}") from None
-
-
-def dvc(*args: str, check: bool = True) -> str:
-    """``dvc ARGS``' standard output; a failure is an error with DVC's own message."""
-    result = run_tool(["dvc", *args], capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise PipelineError(f"dvc {' '.join(args[:3])} failed: {(result.stderr or result.stdout).strip()}")
-    return result.stdout
 
 
 def experiments() -> dict[str, dict]:
@@ -120,22 +112,14 @@ def metric_value(data: dict, sweep: Sweep, name: str) -> float:
                             "(check metric.key in the sweep file)") from None
 
 
-def queue_status() -> dict[str, str]:
-    """``dvc queue status`` as name -> Queued, Running, Success or Failed."""
-    status = {}
-    for line in dvc("queue", "status").splitlines()[1:]:
-        words = line.split()
-        if len(words) >= 3 and words[-1] in ("Queued", "Running", "Success", "Failed"):
-            status[words[1]] = words[-1]
-    return status
-
-
 def queue_trials(trials: dict[str, list[str]], jobs: int) -> None:
     """Queue the trials (name -> overrides) not already queued or running, run them ``jobs`` at a
     time and wait. A trial whose worker was killed is marked failed (and queued again on resume);
     workers are started again when trials stay queued with none running for a minute (all the
     workers died; DVC's own worker count is not reliable on its file-system broker). Ctrl-C kills
     the running trials and stops the workers; the queued ones stay queued."""
+    for name in release_lost_tasks():
+        print(f"experiment {name}: DVC calls it running but no worker is left; marked failed", flush=True)
     settle_stale(trials)
     status = queue_status()
     failed = [name for name in trials if status.get(name) == "Failed"]
@@ -144,7 +128,7 @@ def queue_trials(trials: dict[str, list[str]], jobs: int) -> None:
     for name, items in trials.items():
         if status.get(name) not in ("Queued", "Running"):
             dvc("exp", "run", "--queue", "-n", name, *[arg for item in items for arg in ("-S", item)])
-    dvc("queue", "start", "-j", str(jobs))
+    start_workers(jobs)
     try:
         idle = 0
         for tick in itertools.count(1):
@@ -158,7 +142,7 @@ def queue_trials(trials: dict[str, list[str]], jobs: int) -> None:
                     print(f"trial {name}: its worker died; marked failed (RESUME=1 runs it again)", flush=True)
             idle = idle + 1 if "Running" not in waiting else 0
             if idle == 20:
-                dvc("queue", "start", "-j", str(jobs))
+                start_workers(jobs)
                 idle = 0
     except KeyboardInterrupt:
         running = [name for name, state in queue_status().items() if state == "Running" and name in trials]
@@ -166,7 +150,7 @@ def queue_trials(trials: dict[str, list[str]], jobs: int) -> None:
             dvc("queue", "kill", *running, check=False)
         raise
     finally:
-        dvc("queue", "stop", check=False)
+        stop_workers()
 
 
 def exp_run_command(name: str, items: list[str]) -> list[str]:
