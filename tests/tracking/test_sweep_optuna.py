@@ -25,3 +25,26 @@ def test_random_draws_are_seeded_and_inside_their_ranges():
         assert draw["train_cnn.lenet.batch_size"] in range(16, 129, 16)
         assert draw["train_cnn.lenet.optimizer"] in ("adam", "sgd")
     assert len({d["train_cnn.lenet.learning_rate"] for d in draws}) == 5
+
+
+def test_a_retried_trial_and_the_next_are_seeded_apart():
+    """A sweep stopped while Optuna was still drawing a trial's values leaves it without any; on
+    resume it is failed and queued again. The retry and the trial after it once got the same seed,
+    and drew the same values: two trials of one configuration."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from imgclf.tracking.sweep_optuna import next_trial_number
+
+    study = optuna.create_study()
+    for number in range(2):
+        assert next_trial_number(study) == number
+        study.tell(study.ask({"x": FloatDistribution(0, 1)}), 0.5)
+    stopped = study.ask()  # the Ctrl-C came before its values were drawn
+    study.tell(stopped, state=TrialState.FAIL)
+    study.enqueue_trial(stopped.params, user_attrs={"retry_of": stopped.number})
+    numbers = []
+    for _ in range(2):
+        numbers.append(next_trial_number(study))
+        study.tell(study.ask({"x": FloatDistribution(0, 1)}), 0.5)
+    assert numbers == [3, 4] == [t.number for t in study.trials[3:]]

@@ -137,6 +137,14 @@ def interrupted(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
     return any(t.user_attrs.get("retry_of") == trial.number for t in study.get_trials(deepcopy=False))
 
 
+def next_trial_number(study: optuna.Study) -> int:
+    """The number ``study.ask()`` gives next: the oldest trial queued again, else a new one. (Not
+    ``len(study.trials)``, which counts the queued trial too, so that the retry and the trial after
+    it were seeded alike, and drew the same values.)"""
+    waiting = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))]
+    return min(waiting, default=len(study.trials))
+
+
 def run_study(sweep: Sweep, name: str, overrides_of, experiment: str) -> optuna.Study:
     """Run the Optuna sweep until ``sweep.trials`` trials are done; ``overrides_of(values)`` gives
     a trial's ``-S`` values. The sampler is TPE seeded with ``seed + trial number``, so a resumed
@@ -145,7 +153,7 @@ def run_study(sweep: Sweep, name: str, overrides_of, experiment: str) -> optuna.
     settle_interrupted(study, sweep)
     experiment_id = use_experiment(experiment)
     while counted(study) < sweep.trials:
-        study.sampler = optuna.samplers.TPESampler(seed=sweep.seed + len(study.trials))
+        study.sampler = optuna.samplers.TPESampler(seed=sweep.seed + next_trial_number(study))
         trial = study.ask(distributions(sweep))
         trial.set_user_attr("dvc_exp_name", trial_name(name, trial.number))
         print(f"trial {trial_name(name, trial.number)}: {trial.params}", flush=True)
