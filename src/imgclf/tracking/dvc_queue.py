@@ -50,6 +50,19 @@ def queue_status() -> dict[str, str]:
     return status
 
 
+def alive(pid: int | None) -> bool:
+    """Whether process ``pid`` exists (someone else's counts)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def is_worker(pid: int) -> bool:
     """Whether ``pid`` is a live DVC queue worker: its command line says so where ``/proc`` shows
     it (Linux); elsewhere, whether the process exists."""
@@ -58,13 +71,7 @@ def is_worker(pid: int) -> bool:
             return b"queue-worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return alive(pid)
 
 
 def worker_pids(root: Path = Path(".")) -> list[int]:

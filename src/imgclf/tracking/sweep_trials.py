@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import time
 from pathlib import Path
 
 from imgclf.errors import PipelineError
 from imgclf.params import parse_params
 from imgclf.params.sweep import Sweep
-from imgclf.tracking.dvc_queue import dvc, queue_status, release_lost_tasks, start_workers, stop_workers
+from imgclf.tracking.dvc_queue import alive, dvc, queue_status, release_lost_tasks, start_workers, stop_workers
 from imgclf.tracking.experiment import apply, inline_yaml, load_config, overrides
 
 
@@ -76,18 +75,6 @@ def experiments() -> dict[str, dict]:
 def finished_experiments() -> dict[str, dict]:
     """The experiments DVC has completed: name -> their ``data``."""
     return {name: e["data"] for name, e in experiments().items() if e["state"] == "done"}
-
-
-def alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def settle_stale(trials) -> list[str]:
