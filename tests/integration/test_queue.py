@@ -216,19 +216,18 @@ def test_a_training_process_killed_outright_fails_its_experiment_only_and_requeu
 
 
 def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (Linux: read from /proc)."""
-    children: dict[int, list[int]] = {}
+    """``pid`` and every process below it (Linux: parents read from /proc)."""
+    parents = {}
     for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                children.setdefault(parent(int(proc.name)), []).append(int(proc.name))
-            except (OSError, ValueError):
-                continue
+        try:
+            parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
     found, todo = [], [pid]
     while todo:
-        below = children.get(todo.pop(), [])
-        found += below
-        todo += below
+        current = todo.pop()
+        found.append(current)
+        todo += [child for child, parent in parents.items() if parent == current]
     return found
 
 
@@ -250,7 +249,7 @@ def test_an_experiment_left_running_with_no_worker_is_marked_failed_by_make_queu
             assert time.monotonic() < deadline, f"lost-one logged no epoch within 300 s: {queue_table(pipeline)}"
             time.sleep(0.5)
         [worker] = worker_pids(pipeline)
-        for pid in [worker, *descendants(worker)]:
+        for pid in descendants(worker):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 30

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.test_queue import stop_workers, worker_pids
+from tests.integration.test_queue import descendants, stop_workers, worker_pids
 from tests.integration.tiny import all_runs, clean_env, dvc, store_client
 
 pytestmark = pytest.mark.integration
@@ -81,22 +81,6 @@ def check_mlflow(root: Path, name: str, trials: set[str]) -> dict:
     assert {"sweep/trials.md", "sweep/trials.csv", "sweep/parallel_coordinates.png", "sweep/param_importances.png",
             "sweep/metric_vs_params.png", "sweep/history.png", "sweep/index.html"} <= artifacts
     return parent
-
-
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it (Linux: parents read from /proc)."""
-    parents = {}
-    for proc in Path("/proc").iterdir():
-        try:
-            parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo += [child for child, parent in parents.items() if parent == current]
-    return found
 
 
 def test_a_grid_of_four_runs_on_the_queue_survives_a_killed_worker_and_lands_under_one_parent_run(pipeline):

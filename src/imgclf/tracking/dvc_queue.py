@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from contextlib import suppress
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from imgclf.errors import PipelineError
 from imgclf.tools import run_tool
+from imgclf.tracking.orphans import process_exists
 
 STATES = ("Queued", "Running", "Success", "Failed")
 CELERY = Path(".dvc") / "tmp" / "exps" / "celery"
@@ -50,19 +52,6 @@ def queue_status() -> dict[str, str]:
     return status
 
 
-def alive(pid: int | None) -> bool:
-    """Whether process ``pid`` exists (someone else's counts)."""
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def is_worker(pid: int) -> bool:
     """Whether ``pid`` is a live DVC queue worker: its command line says so where ``/proc`` shows
     it (Linux); elsewhere, whether the process exists."""
@@ -71,7 +60,7 @@ def is_worker(pid: int) -> bool:
             return b"queue-worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return False
-    return alive(pid)
+    return process_exists(pid)
 
 
 def worker_pids(root: Path = Path(".")) -> list[int]:
@@ -91,12 +80,15 @@ def worker_pids(root: Path = Path(".")) -> list[int]:
 def release_lost_tasks(root: Path = Path(".")) -> list[str]:
     """The experiments DVC calls Running while no worker of this repository is alive: nothing will
     ever run them. ``dvc queue kill`` marks them Failed (``dvc exp show`` works again, and they can
-    be queued again). Their names."""
+    be queued again), and each is named on one line. Their names."""
     if worker_pids(root):
         return []
     lost = [name for name, state in queue_status().items() if state == "Running"]
     if lost:
         dvc("queue", "kill", *lost, check=False)
+    for name in lost:
+        print(f"experiment {name}: DVC called it running but no worker is left to run it; marked failed, "
+              "queue it again with dvc exp run --queue", file=sys.stderr, flush=True)
     return lost
 
 

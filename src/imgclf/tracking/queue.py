@@ -4,7 +4,6 @@ then run the queued experiments N at a time."""
 from __future__ import annotations
 
 import argparse
-import sys
 
 from imgclf.errors import run_stage
 from imgclf.params import load_params
@@ -25,9 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     experiment = load_params().mlflow.experiment
     print(f"MLflow store {tracking_uri()}, experiment {experiment!r} (id {use_experiment(experiment)})")
     end_orphaned_runs_quietly(experiment)
-    for name in release_lost_tasks():
-        print(f"experiment {name}: DVC called it running but no worker is left to run it; marked failed, "
-              "queue it again with dvc exp run --queue", file=sys.stderr)
+    release_lost_tasks()
     if jobs:
         start_workers(jobs)
         print(f"{jobs} queue worker(s) running; `dvc queue status` shows the experiments")

@@ -15,8 +15,9 @@ from pathlib import Path
 from imgclf.errors import PipelineError
 from imgclf.params import parse_params
 from imgclf.params.sweep import Sweep
-from imgclf.tracking.dvc_queue import alive, dvc, queue_status, release_lost_tasks, start_workers, stop_workers
+from imgclf.tracking.dvc_queue import dvc, queue_status, release_lost_tasks, start_workers, stop_workers
 from imgclf.tracking.experiment import apply, inline_yaml, load_config, overrides
+from imgclf.tracking.orphans import process_exists
 
 
 def trial_name(sweep_name: str, number: int) -> str:
@@ -81,7 +82,7 @@ def settle_stale(trials) -> list[str]:
     """Trials DVC still calls running whose executor is gone (its worker was killed): ``dvc queue
     kill`` marks them failed, so that they are queued again. Their names."""
     stale = [name for name, e in experiments().items()
-             if name in trials and e["state"] == "running" and not alive(e["pid"])]
+             if name in trials and e["state"] == "running" and (e["pid"] is None or not process_exists(e["pid"]))]
     if stale:
         dvc("queue", "kill", *stale, check=False)
     return stale
@@ -105,8 +106,7 @@ def queue_trials(trials: dict[str, list[str]], jobs: int) -> None:
     workers are started again when trials stay queued with none running for a minute (all the
     workers died; DVC's own worker count is not reliable on its file-system broker). Ctrl-C kills
     the running trials and stops the workers; the queued ones stay queued."""
-    for name in release_lost_tasks():
-        print(f"experiment {name}: DVC calls it running but no worker is left; marked failed", flush=True)
+    release_lost_tasks()
     settle_stale(trials)
     status = queue_status()
     failed = [name for name in trials if status.get(name) == "Failed"]
