@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	touch $(STAMP)
 
-## Run the whole pipeline (offline, on the embedded MNIST digits).
+## Run the whole pipeline (offline, on the embedded MNIST digits). params.yaml is checked first:
+## a bad value stops here, before DVC deletes the outputs of the stages it would re-run.
 repro: $(STAMP)
+	$(BIN)/python -m imgclf.params.check params.yaml
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
 ## Run the test suite (unit tests, then real `dvc repro` runs on tiny data).

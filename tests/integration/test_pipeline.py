@@ -258,6 +258,25 @@ def test_plots_render(pipeline, tmp_path):
     assert "reports/plots/roc/lenet.json" in (tmp_path / "diff" / "index.html").read_text()
 
 
+def test_make_repro_stops_on_a_bad_parameter_before_dvc_deletes_a_model(pipeline):
+    model = pipeline / "models" / "cnn" / "lenet"
+    files = {path: path.read_bytes() for path in sorted(model.rglob("*")) if path.is_file()}
+    assert files
+    set_param(pipeline, ("train_cnn", "lenet", "learnin_rate"), 0.002)
+    (pipeline / ".venv").symlink_to(BIN.parent)  # what `make install` made
+    try:
+        result = subprocess.run(["make", "-o", ".venv/.installed", "repro"],  # -o: never reinstall the shared .venv
+                                cwd=pipeline, env=clean_env(pipeline), capture_output=True, text=True, timeout=300)
+    finally:
+        (pipeline / ".venv").unlink()
+        git(pipeline, "checkout", "params.yaml")
+    assert result.returncode != 0
+    assert "error: params.yaml: invalid parameters\n  train_cnn.lenet.learnin_rate: unknown key" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not stages_run(result)
+    assert {path: path.read_bytes() for path in sorted(model.rglob("*")) if path.is_file()} == files
+
+
 def test_bad_parameter_fails_naming_the_key(pipeline):
     lock = (pipeline / "dvc.lock").read_text()
     set_param(pipeline, ("train_cnn", "lenet", "epochs"), 0)
@@ -265,6 +284,7 @@ def test_bad_parameter_fails_naming_the_key(pipeline):
         result = dvc(pipeline, "repro", check=False)
     finally:
         git(pipeline, "checkout", "params.yaml")
+        dvc(pipeline, "checkout")  # the plain `dvc repro` deleted models/cnn/lenet before the stage failed
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "error: params.yaml: invalid parameters" in output
