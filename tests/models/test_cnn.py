@@ -26,11 +26,18 @@ def test_fashion_bn_blocks_and_momentum():
     assert [model.get_layer(f"dropout_{i}").rate for i in (1, 2, 3)] == [0.25, 0.30, 0.40]
 
 
-@pytest.mark.parametrize("name,shape", [("catdog", (50, 50, 1)), ("cifar_small", (32, 32, 3))])
+@pytest.mark.parametrize("name,shape", [("catdog", (50, 50, 1)), ("catdog_bn", (64, 64, 3)), ("cifar_small", (32, 32, 3))])
 def test_tutorial_presets_build(name, shape):
     model = build_cnn(layer_specs(name), shape, 2)
     assert model.output_shape == (None, 1)
     assert model.get_layer("output").activation.__name__ == "sigmoid"
+
+
+def test_catdog_bn_pools_globally_so_its_head_stays_small():
+    model = build_cnn(layer_specs("catdog_bn"), (50, 50, 1), 2)
+    assert [model.get_layer(f"batch_norm_{i}").momentum for i in (1, 2, 3, 4)] == [0.9] * 4
+    assert feature_extractor(model).output_shape == (None, 256)
+    assert model.get_layer("output").count_params() == 257  # 256 weights and a bias
 
 
 def test_declared_layer_list_in_params():

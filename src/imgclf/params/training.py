@@ -105,7 +105,7 @@ class CnnParams(ModelSpecParams):
     """One CNN of ``train_cnn``: a preset or a list of layers, and its training."""
 
     architecture: PresetName | list[LayerSpec] = Field(
-        "lenet", description="a preset (lenet, fashion_bn, catdog, cifar_small) or a list of layers; the output "
+        "lenet", description="a preset or a list of layers; the output "
         "layer comes from the data (sigmoid for 2 classes, else softmax)")
     mixed_precision: Literal["mixed_float16", "mixed_bfloat16"] | None = Field(
         None, description="null: float32 throughout; mixed_float16 (GPUs) or mixed_bfloat16: layers compute in half "
