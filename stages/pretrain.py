@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 from imgclf import layout
-from imgclf.models.cnn import build_cnn
+from imgclf.models.cnn import build_cnn, without_augmentation
 from imgclf.errors import run_stage
 from imgclf.data.fetching import load_source
 from imgclf.models.store import model_meta, save_model
@@ -37,14 +37,15 @@ def main() -> None:
     print(f"pretrain: {len(source)} images of {pre.data.source}, classes {', '.join(source.class_names)}")
     train, validation = holdout_split(source, VALIDATION_FRACTION, params.seed)
     seed_everything(params.seed)
-    model = build_cnn(layer_specs(pre.architecture), source.images.shape[1:], len(source.class_names), "pretrained")
+    model = build_cnn(layer_specs(pre.architecture), source.images.shape[1:], len(source.class_names), "pretrained",
+                      augmentation=pre.augmentation)
     compile_model(model, pre)
     with model_run(params, STAGE, pre.data.source, pre.model_dump()) as run:
         history = fit(model, train, validation, pre, callbacks=[epoch_logger(run)])
         run.log_metric("best_val_accuracy", max(history.history["val_accuracy"]))
     with atomic_dir(layout.PRETRAINED) as out:
         meta = model_meta(f"pretrained_{pre.data.source}", STAGE, source, numerics=record(params.numerics))
-        run.link(save_model(out, model, "keras", meta))
+        run.link(save_model(out, without_augmentation(model), "keras", meta))
 
 
 if __name__ == "__main__":

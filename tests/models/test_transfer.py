@@ -33,6 +33,46 @@ def test_base_shares_the_pretrained_weights():
     assert model.output_shape == (None, 1)
 
 
+def test_a_network_pretrained_with_augmentation_is_saved_without_it(tmp_path):
+    import numpy as np
+
+    from imgclf.models.cnn import without_augmentation
+    from imgclf.params import AugmentationParams, TransferParams
+
+    augmentation = AugmentationParams(rotation=30, width_shift=0.2, zoom=0.2, horizontal_flip=True)
+    assert TransferParams(pretrain={"augmentation": augmentation.model_dump()}).pretrain.augmentation == augmentation
+    pretrained = build_cnn(layer_specs("fashion_bn"), (16, 16, 3), 8, "pretrained", augmentation=augmentation)
+    plain = without_augmentation(pretrained)
+    assert [layer.name for layer in pretrained.layers if layer.name.startswith("augment_")]
+    assert not [layer.name for layer in plain.layers if layer.name.startswith("augment_")]
+    plain.save(tmp_path / "model.keras")
+    images = np.random.default_rng(0).integers(0, 256, (4, 16, 16, 3)).astype("float32")
+    base = load_base(PretrainStageBase(kind="pretrain_stage"), (16, 16, 3), tmp_path)
+    assert (base.predict(images, verbose=0) == feature_extractor(pretrained).predict(images, verbose=0)).all()
+    unchanged = build_cnn(layer_specs("lenet"), (28, 28, 1), 10)
+    assert without_augmentation(unchanged) is unchanged
+
+
+def test_fine_tuning_keeps_the_base_batch_norm_in_inference_mode():
+    import keras
+    import numpy as np
+
+    # a base of conv, batch norm and ReLU only: no dropout, so training and inference agree
+    # exactly when the batch norm runs on its moving statistics
+    from imgclf.params import CnnParams
+
+    specs = layer_specs(CnnParams(architecture=[
+        {"type": "conv", "filters": 4, "kernel": 3, "activation": "linear"}, {"type": "batch_norm"},
+        {"type": "activation", "function": "relu"}, {"type": "flatten"}]).architecture)
+    model = build_transfer_model(feature_extractor(build_cnn(specs, (8, 8, 3), 5)), 2, HeadParams(units=4, dropout=0.0))
+    unfreeze_from(model, "conv_1")
+    base = model.get_layer("base")
+    assert base.get_layer("conv_1").trainable and not base.get_layer("batch_norm_1").trainable
+    images = np.random.default_rng(0).integers(0, 256, (6, 8, 8, 3)).astype("float32")
+    training = keras.ops.convert_to_numpy(model(images, training=True))
+    assert (training == keras.ops.convert_to_numpy(model(images, training=False))).all()
+
+
 def test_unknown_layer_lists_the_base_layers():
     with pytest.raises(PipelineError, match=r"unfreeze_from: no layer 'block5_conv1'.*conv_1, max_pool_1, conv_2"):
         base_layer_index(lenet_base(), "block5_conv1")

@@ -147,6 +147,20 @@ def build_cnn(
         return keras.Model(inputs, output(x), name=name)
 
 
+def without_augmentation(model: keras.Model) -> keras.Model:
+    """``model`` (a chain, as :func:`build_cnn` makes) without its augmentation layers, which
+    act in training only: the same layers and weights, for saving a network whose training
+    augmented its images but whose later users must not. A model without them is returned as it is."""
+    if not any(layer.name.startswith("augment_") for layer in model.layers):
+        return model
+    inputs = keras.Input(shape=model.input_shape[1:], name=model.layers[0].name)
+    x = inputs
+    for layer in model.layers[1:]:
+        if not layer.name.startswith("augment_"):
+            x = layer(x)
+    return keras.Model(inputs, x, name=model.name)
+
+
 def feature_extractor(model: keras.Model) -> keras.Model:
     """The convolutional part of ``model``: from its input through its flatten/global pool."""
     ends = [layer for layer in model.layers if layer.name.rsplit("_", 1)[0] in FEATURE_END]

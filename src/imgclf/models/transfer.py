@@ -34,8 +34,9 @@ def build_transfer_model(
 ) -> keras.Model:
     """``base``, frozen, under a new classification head.
 
-    The base is called with ``training=False`` so that any BatchNormalization in it stays in
-    inference mode, also once it is unfrozen for fine-tuning.
+    Keras 3 overrides the ``training=False`` of the base's call with ``fit``'s ``training=True``
+    (keras-team/keras#20285); what keeps the base's BatchNormalization in inference mode is its
+    layers being frozen, here and in :func:`unfreeze_from`.
     """
     base.trainable = False
     inputs = keras.Input(shape=base.input_shape[1:], name="image")
@@ -61,12 +62,14 @@ def base_layer_index(base: keras.Model, layer_name: str) -> int:
 
 
 def unfreeze_from(model: keras.Model, layer_name: str) -> None:
-    """Make the base trainable from ``layer_name`` on; layers before it stay frozen."""
+    """Make the base trainable from ``layer_name`` on; layers before it stay frozen, and so do
+    its BatchNormalization layers, which a frozen flag keeps in inference mode: their statistics
+    stay those of the pretraining data, as Keras' transfer-learning guide advises."""
     base = model.get_layer("base")
     start = base_layer_index(base, layer_name)
     base.trainable = True
     for i, layer in enumerate(base.layers):
-        layer.trainable = i >= start
+        layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
 
 
 def trainable_weight_count(model: keras.Model) -> int:

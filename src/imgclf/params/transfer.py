@@ -18,6 +18,9 @@ class PretrainParams(FitParams):
     data: FetchParams = Field(FetchParams(source="digits"), description="any source fetch reads (the same keys), "
                               "prepared to the target's preprocess size and colour")
     architecture: PresetName = Field("lenet", description="the preset the base network is built from")
+    augmentation: AugmentationParams | None = Field(
+        None, description="random transforms while pretraining, as for train_cnn (null: none); the saved "
+        "network leaves them out")
 
 
 class PretrainStageBase(Section):
