@@ -46,7 +46,14 @@ def test_a_mistake_is_one_line_naming_the_key(change, message):
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
 
 
-def test_a_missing_sweep_lists_those_there_are():
-    with pytest.raises(PipelineError, match=r"no sweep 'mnsit' in .*sweeps/; there are: cifar_deer_horse, "
-                                            r"cifar_transfer, dogs_vs_cats, fashion_mnist, mnist, mnist_augmented$"):
-        load_sweep("mnsit", REPO / "sweeps")
+@pytest.mark.parametrize("path", sorted((REPO / "sweeps").glob("*.yaml")), ids=lambda path: path.stem)
+def test_every_sweep_file_is_valid_and_names_a_configuration(path):
+    sweep = load_sweep(path.stem, REPO / "sweeps")
+    assert sweep.description and (REPO / "configs" / f"{sweep.experiment}.yaml").is_file()
+
+
+def test_a_missing_sweep_lists_those_there_are(tmp_path):
+    for name in ("mnist", "cifar_transfer", "dogs_vs_cats"):
+        (tmp_path / f"{name}.yaml").write_text((REPO / "sweeps" / f"{name}.yaml").read_text())
+    with pytest.raises(PipelineError, match=r"no sweep 'mnsit' in .*; there are: cifar_transfer, dogs_vs_cats, mnist$"):
+        load_sweep("mnsit", tmp_path)
