@@ -52,7 +52,7 @@ class ImageSet:
         """A hash of pixels, labels and class names: equal data, equal hash."""
         digest = hashlib.sha256()
         digest.update(repr((self.images.shape, tuple(self.class_names))).encode())
-        digest.update(np.ascontiguousarray(self.images).tobytes())
+        digest.update(memoryview(np.ascontiguousarray(self.images)).cast("B"))  # the bytes, without a copy
         digest.update(self.labels.astype("<i8").tobytes())
         if self.given_split is not None:
             digest.update("\n".join(self.given_split.tolist()).encode())

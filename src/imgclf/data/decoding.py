@@ -25,6 +25,8 @@ import numpy as np
 
 from imgclf.data.images import fit_to_size
 
+DECODE_BLOCK = 64  # files per thread-pool task
+
 REDUCED = {
     "grayscale": {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
                   4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8},
@@ -164,17 +166,22 @@ def decode_images(
     out = np.zeros((len(paths), size[0], size[1], channels), dtype=np.uint8)
     bad: dict[int, str] = {}
 
-    def work(i: int) -> None:
-        image, reason = decode_image(paths[i], size, color, fit, max_pixels=max_pixels)
-        if image is None:
-            bad[i] = reason
-        else:
-            out[i] = image
+    def work(block: range) -> int:
+        for i in block:
+            image, reason = decode_image(paths[i], size, color, fit, max_pixels=max_pixels)
+            if image is None:
+                bad[i] = reason
+            else:
+                out[i] = image
+        return len(block)
 
+    # A task per block of files, not per file: each task costs the pool's bookkeeping under the
+    # GIL (a future, a lock, a queue), about 18 us, against 250-300 us to decode a photo.
+    blocks = [range(start, min(start + DECODE_BLOCK, len(paths))) for start in range(0, len(paths), DECODE_BLOCK)]
     workers = workers or os.cpu_count() or 1
     with ThreadPoolExecutor(workers) as pool, tqdm(
         total=len(paths), desc="decode", unit="img", disable=not progress or len(paths) < 2000, mininterval=2
     ) as bar:
-        for _ in pool.map(work, range(len(paths))):
-            bar.update()
+        for done in pool.map(work, blocks):
+            bar.update(done)
     return out, bad

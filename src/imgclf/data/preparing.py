@@ -40,8 +40,9 @@ def prepare(raw: Path, manifest: dict, params: PreprocessParams) -> tuple[ImageS
     keep = np.array([i not in bad for i in range(len(rows))], dtype=bool)
     labels = np.array([int(r["label"]) for r in rows], dtype=np.int64)
     split = np.array([r["split"] for r in rows])
-    data = ImageSet(images[keep], labels[keep], tuple(manifest["class_names"]),
-                    split[keep] if (split != "").any() else None)
+    if bad:  # else no copy of the pixels
+        images, labels, split = images[keep], labels[keep], split[keep]
+    data = ImageSet(images, labels, tuple(manifest["class_names"]), split if (split != "").any() else None)
     for name, count in data.class_counts().items():
         if count == 0:
             raise PipelineError(f"class {name!r} has no usable image left after skipping bad files")
