@@ -134,6 +134,51 @@ def test_a_grid_of_four_runs_on_the_queue_survives_a_killed_worker_and_lands_und
     check_mlflow(pipeline, "tiny-grid", trials)
 
 
+def trial_processes(root: Path) -> list[int]:
+    """Processes working in DVC's temporary copies of ``root`` (a queued trial's stages)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if Path(os.readlink(proc / "cwd")).is_relative_to(root / ".dvc" / "tmp" / "exps"):
+                pids.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def test_a_grid_sweep_stopped_by_sigterm_stops_its_running_trial(pipeline):
+    """SIGTERM to the sweep alone (kill, timeout, a cancelled CI job), not to its process group as
+    Ctrl-C is: its trial runs under DVC's queue worker, which nothing else would stop."""
+    write_sweep(pipeline, "term", {
+        "method": "grid", "jobs": 1, "metric": {"key": "lenet.accuracy", "direction": "maximize"},
+        "set": {"train_cnn.lenet.epochs": 30, "train_cnn.lenet.early_stopping": None, "train_cnn.lenet.batch_size": 1},
+        "params": {"train_cnn.lenet.learning_rate": [0.0057]},
+    })
+    process = subprocess.Popen([sys.executable, "-m", "imgclf.tracking.sweep", "term"], cwd=pipeline,
+                               env=clean_env(pipeline), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 600
+        while not any(b"stages.train_cnn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+                      for pid in trial_processes(pipeline) if Path(f"/proc/{pid}").exists()):
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(1)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=300)
+        deadline = time.monotonic() + 60
+        while trial_processes(pipeline) and time.monotonic() < deadline:
+            time.sleep(1)
+        left = trial_processes(pipeline)
+    finally:
+        stop_workers(pipeline)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "sweep term: stopped by SIGTERM; make sweep NAME=term RESUME=1 resumes it" in err
+    assert "Traceback" not in err
+    assert not left, f"trial processes still running after the sweep stopped: {left}"
+    assert "Running" not in dvc(pipeline, "queue", "status").stdout
+    parent = all_runs(store_client(pipeline), "tags.sweep = 'term' and tags.sweep_role = 'parent'")
+    assert [run.info.status for run in parent] == ["KILLED"]
+
+
 def finished_trials(root: Path) -> int:
     import optuna
 

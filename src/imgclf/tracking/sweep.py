@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from imgclf.errors import PipelineError, run_stage
+from imgclf.errors import PipelineError, StageKilled, run_stage
 from imgclf.params import parse_params
 from imgclf.params.sweep import SWEEPS, Sweep, load_sweep
 from imgclf.tracking.dvc_queue import queue_status
@@ -125,9 +125,10 @@ def run_sweep(name: str, resume: bool = False) -> list[dict]:
             rows = run_optuna(sweep, name, overrides_of, experiment)
         else:
             rows = run_queued(sweep, name, overrides_of)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StageKilled) as exc:
         close_parent(state["parent_run_id"], "KILLED")
-        print(f"sweep {name}: interrupted; make sweep NAME={name} RESUME=1 resumes it", file=sys.stderr)
+        how = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        print(f"sweep {name}: {how}; make sweep NAME={name} RESUME=1 resumes it", file=sys.stderr)
         raise
     except BaseException:
         close_parent(state["parent_run_id"], "FAILED")
