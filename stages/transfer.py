@@ -33,7 +33,7 @@ def main() -> None:
         frozen = fit(model, train, validation, tp.frozen, callbacks=[epoch_logger(run)])
 
         done = len(frozen.history["loss"])
-        unfreeze_from(model, tp.fine_tune.unfreeze_from)
+        unfreeze_from(model, tp.fine_tune.unfreeze_from, tp.fine_tune.batch_norm)
         compile_model(model, tp.fine_tune)
         run.log_metric("trainable_weights", trainable_weight_count(model), step=done)
         tuned = fit(model, train, validation, tp.fine_tune, callbacks=[epoch_logger(run)], initial_epoch=done)

@@ -53,24 +53,27 @@ def test_a_network_pretrained_with_augmentation_is_saved_without_it(tmp_path):
     assert without_augmentation(unchanged) is unchanged
 
 
-def test_fine_tuning_keeps_the_base_batch_norm_in_inference_mode():
+@pytest.mark.parametrize("batch_norm", ["freeze", "adapt"])
+def test_fine_tuning_freezes_or_adapts_the_base_batch_norm_as_asked(batch_norm):
     import keras
     import numpy as np
 
-    # a base of conv, batch norm and ReLU only: no dropout, so training and inference agree
-    # exactly when the batch norm runs on its moving statistics
     from imgclf.params import CnnParams
 
+    # a base of conv, batch norm and ReLU only: no dropout, so training and inference agree
+    # exactly when, and only when, the batch norm runs on its moving statistics
     specs = layer_specs(CnnParams(architecture=[
         {"type": "conv", "filters": 4, "kernel": 3, "activation": "linear"}, {"type": "batch_norm"},
         {"type": "activation", "function": "relu"}, {"type": "flatten"}]).architecture)
     model = build_transfer_model(feature_extractor(build_cnn(specs, (8, 8, 3), 5)), 2, HeadParams(units=4, dropout=0.0))
-    unfreeze_from(model, "conv_1")
+    unfreeze_from(model, "conv_1", batch_norm)
     base = model.get_layer("base")
-    assert base.get_layer("conv_1").trainable and not base.get_layer("batch_norm_1").trainable
+    assert base.get_layer("conv_1").trainable
+    assert base.get_layer("batch_norm_1").trainable == (batch_norm == "adapt")
     images = np.random.default_rng(0).integers(0, 256, (6, 8, 8, 3)).astype("float32")
     training = keras.ops.convert_to_numpy(model(images, training=True))
-    assert (training == keras.ops.convert_to_numpy(model(images, training=False))).all()
+    inference = keras.ops.convert_to_numpy(model(images, training=False))
+    assert (training == inference).all() == (batch_norm == "freeze")
 
 
 def test_unknown_layer_lists_the_base_layers():

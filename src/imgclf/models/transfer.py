@@ -35,8 +35,8 @@ def build_transfer_model(
     """``base``, frozen, under a new classification head.
 
     Keras 3 overrides the ``training=False`` of the base's call with ``fit``'s ``training=True``
-    (keras-team/keras#20285); what keeps the base's BatchNormalization in inference mode is its
-    layers being frozen, here and in :func:`unfreeze_from`.
+    (keras-team/keras#20285): what keeps the base's BatchNormalization in inference mode is its
+    layers being frozen, here, and in :func:`unfreeze_from` with ``batch_norm="freeze"``.
     """
     base.trainable = False
     inputs = keras.Input(shape=base.input_shape[1:], name="image")
@@ -61,15 +61,19 @@ def base_layer_index(base: keras.Model, layer_name: str) -> int:
     return names.index(layer_name)
 
 
-def unfreeze_from(model: keras.Model, layer_name: str) -> None:
-    """Make the base trainable from ``layer_name`` on; layers before it stay frozen, and so do
-    its BatchNormalization layers, which a frozen flag keeps in inference mode: their statistics
-    stay those of the pretraining data, as Keras' transfer-learning guide advises."""
+def unfreeze_from(model: keras.Model, layer_name: str, batch_norm: str = "adapt") -> None:
+    """Make the base trainable from ``layer_name`` on; layers before it stay frozen.
+
+    ``batch_norm`` (``transfer.fine_tune.batch_norm``): ``adapt`` trains the BatchNormalization
+    layers with the rest (in training mode: their statistics follow the target's batches);
+    ``freeze`` keeps them frozen, which Keras 3 runs in inference mode, with the pretraining
+    data's statistics."""
     base = model.get_layer("base")
     start = base_layer_index(base, layer_name)
     base.trainable = True
     for i, layer in enumerate(base.layers):
-        layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
+        frozen_norm = batch_norm == "freeze" and isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = i >= start and not frozen_norm
 
 
 def trainable_weight_count(model: keras.Model) -> int:
