@@ -16,7 +16,7 @@ def test_vgg16_random_weights_adapts_grayscale_and_small_images():
     assert out.shape == (2, 512)
     model = build_transfer_model(base, 2, HeadParams(units=8))
     frozen = trainable_weight_count(model)
-    unfreeze_from(model, "block5_conv1")
+    unfreeze_from(model, "block5_conv1", "adapt")
     block5 = 3 * (3 * 3 * 512 * 512 + 512)
     assert trainable_weight_count(model) == frozen + block5
 

@@ -18,10 +18,10 @@ def test_phases_freeze_then_unfreeze_from_the_named_layer():
     head = 800 * 16 + 16 + 16 * 3 + 3
     assert trainable_weight_count(model) == head
 
-    unfreeze_from(model, "conv_2")
+    unfreeze_from(model, "conv_2", "adapt")
     assert trainable_weight_count(model) == head + LENET["conv_2"]
 
-    unfreeze_from(model, "conv_1")
+    unfreeze_from(model, "conv_1", "adapt")
     assert trainable_weight_count(model) == head + LENET["conv_1"] + LENET["conv_2"]
 
 

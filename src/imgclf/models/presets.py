@@ -48,7 +48,7 @@ PRESETS: dict[str, list[dict]] = {
     "catdog": [conv(32, padding="same"), conv(32), POOL, dropout(0.25),
                conv(64, strides=2, padding="same"), conv(64), POOL, dropout(0.25),
                FLATTEN, dense(50), dropout(0.25)],
-    # Dogs vs Cats at 64x64 and more: a Conv-BatchNorm-ReLU block per scale, then global average
+    # Dogs vs Cats (50x50 and more): a Conv-BatchNorm-ReLU block per scale, then global average
     # pooling, which keeps the head small enough for 2,000 training photos.
     "catdog_bn": [*conv_bn_relu(32), POOL, *conv_bn_relu(64), POOL, *conv_bn_relu(128), POOL,
                   *conv_bn_relu(256), POOL, {"type": "global_avg_pool"}, dropout(0.5)],

@@ -61,7 +61,7 @@ def base_layer_index(base: keras.Model, layer_name: str) -> int:
     return names.index(layer_name)
 
 
-def unfreeze_from(model: keras.Model, layer_name: str, batch_norm: str = "adapt") -> None:
+def unfreeze_from(model: keras.Model, layer_name: str, batch_norm: str) -> None:
     """Make the base trainable from ``layer_name`` on; layers before it stay frozen.
 
     ``batch_norm`` (``transfer.fine_tune.batch_norm``): ``adapt`` trains the BatchNormalization
