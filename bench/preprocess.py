@@ -87,7 +87,7 @@ def run_opencv(paths: list[Path], size: int) -> np.ndarray:
 METHODS = {"pipeline": run_pipeline, "pil": run_pil, "opencv": run_opencv}
 
 
-def run_stage(folder: Path, size: int, workspace: Path) -> dict:
+def time_stage(folder: Path, size: int, workspace: Path) -> dict:
     """``python -m stages.fetch`` (untimed), then ``python -m stages.preprocess`` timed, in a
     workspace whose params.yaml reads ``folder`` at ``size`` x ``size`` grayscale; and the
     interpreter start with the stage's imports alone, for scale."""
@@ -161,7 +161,7 @@ def main() -> None:
                 capture_output=True, text=True, check=True,
             ).stdout
             results[method] = json.loads(out.strip().splitlines()[-1])
-        results["stage"] = run_stage(folder, args.size, Path(tmp) / "workspace")
+        results["stage"] = time_stage(folder, args.size, Path(tmp) / "workspace")
     print(f"{what} to {args.size}x{args.size} grayscale on {os.cpu_count()} cores (page cache warm)")
     rate = {m: r["images"] / r["seconds"] for m, r in results.items()}
     for method, r in results.items():
