@@ -50,6 +50,17 @@ def test_early_stopping_target_stops_at_first_epoch_reaching_it():
     assert len(accuracies) < 30
 
 
+def test_early_stopping_waits_out_its_warm_up_before_counting_patience():
+    # min_delta 1.0: no epoch after the first can improve, so patience 0 stops at the next one.
+    def epochs_run(start_from_epoch: int) -> int:
+        stop = EarlyStoppingParams(monitor="val_accuracy", patience=0, min_delta=1.0, start_from_epoch=start_from_epoch)
+        _, history, _ = train_once(FitParams(epochs=10, batch_size=8, early_stopping=stop))
+        return len(history.history["val_accuracy"])
+
+    assert epochs_run(0) == 2
+    assert epochs_run(4) == 6  # epochs 0-3 are not watched; epoch 4 is the first best, epoch 5 stops
+
+
 def test_sgd_uses_momentum():
     from imgclf.models.training import make_optimizer
 

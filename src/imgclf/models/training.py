@@ -57,7 +57,7 @@ def training_callbacks(params: FitParams) -> list[keras.callbacks.Callback]:
     if stop is not None:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=stop.monitor, patience=stop.patience, min_delta=stop.min_delta,
-            restore_best_weights=stop.restore_best_weights,
+            start_from_epoch=stop.start_from_epoch, restore_best_weights=stop.restore_best_weights,
         ))
         if stop.target is not None:
             callbacks.append(StopAtTarget(stop.monitor, stop.target))

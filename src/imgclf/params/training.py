@@ -53,6 +53,9 @@ class EarlyStoppingParams(Section):
 
     monitor: str = Field("val_accuracy", description="the logged metric watched")
     patience: NonNegativeInt = Field(3, description="epochs without improvement before stopping")
+    start_from_epoch: NonNegativeInt = Field(
+        0, description="epochs of warm-up before it watches (and before an epoch can be the best): "
+                       "a BatchNorm network may sit near chance for its first epochs")
     min_delta: NonNegativeFloat = Field(0.0, description="the least change that counts as improvement")
     restore_best_weights: bool = Field(True, description="end with the best epoch's weights")
     target: Fraction | None = Field(None, description="stop as soon as the monitored value reaches it (e.g. 0.985)")
