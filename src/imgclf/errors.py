@@ -26,6 +26,9 @@ class StageKilled(BaseException):
         self.signum = signum
 
 
+STOPPED = (KeyboardInterrupt, StageKilled)  # ``except STOPPED``: Ctrl-C, or SIGTERM in a stage
+
+
 def _raise_killed(signum: int, frame: object) -> None:
     raise StageKilled(signum)
 

@@ -16,7 +16,7 @@ from typing import Any
 import mlflow
 from mlflow.entities import Metric, Param, RunTag
 
-from imgclf.errors import PipelineError, StageKilled
+from imgclf.errors import STOPPED, PipelineError
 from imgclf.outputs import sha256_file
 from imgclf.tracking.journal import KEY_TAG, STORE_ERRORS, RunJournal, now_ms, problem_line
 from imgclf.tracking.lineage import MODEL_TAG, URI_TAG
@@ -145,7 +145,7 @@ def model_run(
     run.log_params(logged)
     try:
         yield run
-    except (StageKilled, KeyboardInterrupt):
+    except STOPPED:
         run.end("KILLED")
         raise
     except BaseException:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from imgclf.errors import PipelineError, StageKilled, run_stage
+from imgclf.errors import STOPPED, PipelineError, run_stage
 from imgclf.params import parse_params
 from imgclf.params.sweep import SWEEPS, Sweep, load_sweep
 from imgclf.tracking.dvc_queue import queue_status
@@ -125,7 +125,7 @@ def run_sweep(name: str, resume: bool = False) -> list[dict]:
             rows = run_optuna(sweep, name, overrides_of, experiment)
         else:
             rows = run_queued(sweep, name, overrides_of)
-    except (KeyboardInterrupt, StageKilled) as exc:
+    except STOPPED as exc:
         close_parent(state["parent_run_id"], "KILLED")
         how = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
         print(f"sweep {name}: {how}; make sweep NAME={name} RESUME=1 resumes it", file=sys.stderr)

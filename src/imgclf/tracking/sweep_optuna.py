@@ -19,7 +19,7 @@ import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from imgclf.errors import StageKilled
+from imgclf.errors import STOPPED
 from imgclf.params.sweep import Pruning, Range, Sweep
 from imgclf.tools import tool_env
 from imgclf.tracking.store import tracking_uri, use_experiment
@@ -104,7 +104,7 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, sweep: Sweep, items: lis
                     process.wait()
                     print(f"trial {name}: pruned at epoch {reported}", flush=True)
                     return TrialState.PRUNED
-    except (KeyboardInterrupt, StageKilled):  # Ctrl-C, or SIGTERM, which the trial's own session does not get
+    except STOPPED:  # Ctrl-C, or SIGTERM, which the trial's own session does not get
         os.killpg(process.pid, signal.SIGINT)
         process.wait()
         raise

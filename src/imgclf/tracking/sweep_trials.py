@@ -12,7 +12,7 @@ import json
 import time
 from pathlib import Path
 
-from imgclf.errors import PipelineError, StageKilled
+from imgclf.errors import STOPPED, PipelineError
 from imgclf.params import parse_params
 from imgclf.params.sweep import Sweep
 from imgclf.tracking.dvc_queue import dvc, queue_status, release_lost_tasks, start_workers, stop_workers
@@ -131,7 +131,7 @@ def queue_trials(trials: dict[str, list[str]], jobs: int) -> None:
             if idle == 20:
                 start_workers(jobs)
                 idle = 0
-    except (KeyboardInterrupt, StageKilled):  # Ctrl-C, or SIGTERM (kill, timeout, a CI job cancelled)
+    except STOPPED:  # Ctrl-C, or SIGTERM (kill, timeout, a CI job cancelled)
         running = [name for name, state in queue_status().items() if state == "Running" and name in trials]
         if running:
             dvc("queue", "kill", *running, check=False)
