@@ -77,6 +77,22 @@ def test_reduce_lr_on_plateau_lowers_the_rate():
     assert float(model.optimizer.learning_rate) < 1e-9
 
 
+def test_reduce_lr_waits_out_its_warm_up_and_logs_the_rate_every_epoch():
+    from imgclf.params import ReduceLrParams
+
+    # At a rate of 1e-9 the training loss stays put, so patience 0 halves the rate at the end of
+    # every epoch after the first one watched: without a warm-up the rate logged at epoch 2 is
+    # already halved; with start_from_epoch=2, epochs 0-1 are not watched, epoch 2 sets the best
+    # and the first halving shows at epoch 4.
+    def rates(start_from_epoch: int) -> list[float]:
+        reduce = ReduceLrParams(monitor="loss", factor=0.5, patience=0, min_lr=0.0, start_from_epoch=start_from_epoch)
+        _, history, _ = train_once(FitParams(epochs=5, batch_size=8, learning_rate=1e-9, reduce_lr=reduce))
+        return history.history["learning_rate"]
+
+    assert rates(0)[:3] == pytest.approx([1e-9, 1e-9, 5e-10], rel=1e-3)
+    assert rates(2) == pytest.approx([1e-9, 1e-9, 1e-9, 1e-9, 5e-10], rel=1e-3)
+
+
 def test_balanced_class_weights():
     from imgclf.models.training import class_weights
 

@@ -50,6 +50,21 @@ class StopAtTarget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class ReduceLrAfterWarmUp(keras.callbacks.ReduceLROnPlateau):
+    """Keras' ``ReduceLROnPlateau`` that neither watches nor reduces before ``start_from_epoch``
+    (as ``EarlyStopping``'s own ``start_from_epoch``); every epoch still logs its learning rate."""
+
+    def __init__(self, start_from_epoch: int = 0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.start_from_epoch = start_from_epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch >= self.start_from_epoch:
+            super().on_epoch_end(epoch, logs)
+        elif logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
 def training_callbacks(params: FitParams) -> list[keras.callbacks.Callback]:
     """Early stopping (with an optional target) and learning-rate reduction, as asked."""
     callbacks: list[keras.callbacks.Callback] = []
@@ -63,8 +78,9 @@ def training_callbacks(params: FitParams) -> list[keras.callbacks.Callback]:
             callbacks.append(StopAtTarget(stop.monitor, stop.target))
     if params.reduce_lr is not None:
         r = params.reduce_lr
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor=r.monitor, factor=r.factor, patience=r.patience, min_lr=r.min_lr, verbose=1,
+        callbacks.append(ReduceLrAfterWarmUp(
+            start_from_epoch=r.start_from_epoch, monitor=r.monitor, factor=r.factor, patience=r.patience,
+            min_lr=r.min_lr, verbose=1,
         ))
     return callbacks
 

@@ -68,6 +68,9 @@ class ReduceLrParams(Section):
     factor: Fraction = Field(0.5, description="the learning rate is multiplied by this")
     patience: NonNegativeInt = Field(2, description="epochs without improvement before reducing")
     min_lr: NonNegativeFloat = Field(1e-5, description="the learning rate's floor")
+    start_from_epoch: NonNegativeInt = Field(
+        0, description="epochs of warm-up before it watches: a BatchNorm network's erratic first "
+                       "validation losses would otherwise cut the rate before it learns")
 
 
 class FitParams(Section):
