@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+from workspace import REPO, make_workspace, timed
+
 sys.path.insert(0, str(REPO / "src"))
 
 
@@ -91,30 +92,26 @@ def time_stage(folder: Path, size: int, workspace: Path) -> dict:
     """``python -m stages.fetch`` (untimed), then ``python -m stages.preprocess`` timed, in a
     workspace whose params.yaml reads ``folder`` at ``size`` x ``size`` grayscale; and the
     interpreter start with the stage's imports alone, for scale."""
-    import yaml
 
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["fetch"].update(source="image_folder", path=str(folder))
-    params["preprocess"].update(image_size=[size, size], color="grayscale")
-    workspace.mkdir()
-    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src")])}
+    def change(params: dict) -> None:
+        params["fetch"].update(source="image_folder", path=str(folder))
+        params["preprocess"].update(image_size=[size, size], color="grayscale")
 
-    def timed(*args: str) -> tuple[float, float]:
-        """Wall seconds and peak RSS (MB) of one ``python ARGS`` in the workspace."""
-        start = time.perf_counter()
-        process = subprocess.Popen([sys.executable, *args], cwd=workspace, env=env, stdout=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - start
-        if status != 0:
-            raise SystemExit(f"python {' '.join(args)} failed in {workspace} (status {status})")
-        return seconds, usage.ru_maxrss / 1024
-
-    timed("-m", "stages.fetch")
-    seconds, peak_mb = timed("-m", "stages.preprocess")
+    make_workspace(workspace, change)
+    timed(workspace, "-m", "stages.fetch")
+    seconds, peak_mb = timed(workspace, "-m", "stages.preprocess")
     images = json.loads((workspace / "data" / "prepared" / "manifest.json").read_text())["images"]
     return {"method": "stage", "images": images, "seconds": seconds, "peak_mb": peak_mb,
-            "startup": timed("-c", "import stages.preprocess")[0]}
+            "startup": timed(workspace, "-c", "import stages.preprocess")[0]}
+
+
+def own_peak_mb() -> float:
+    """This process's peak RSS since it started this program (Linux ``VmHWM``: unlike
+    ``ru_maxrss`` it does not carry over the forking parent's memory across ``exec``)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: an upper bound
 
 
 def child(method: str, listing: Path, size: int) -> None:
@@ -129,7 +126,7 @@ def child(method: str, listing: Path, size: int) -> None:
     start = time.perf_counter()
     run(paths, size)
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = own_peak_mb()
     print(json.dumps({"method": method, "images": len(paths), "seconds": seconds, "peak_mb": peak_mb}))
 
 
@@ -149,11 +146,12 @@ def main() -> None:
             paths = sorted(p for p in args.folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
             what = f"{len(paths)} JPEGs from {args.folder}"
         else:
-            paths = make_jpegs(Path(tmp), args.n)
+            (Path(tmp) / "jpegs").mkdir()
+            paths = make_jpegs(Path(tmp) / "jpegs", args.n)
             what = f"{len(paths)} synthetic 375x500 JPEGs"
         listing = Path(tmp) / "listing.txt"
         listing.write_text("\n".join(map(str, paths)))
-        folder = args.folder or Path(tmp)
+        folder = args.folder or Path(tmp) / "jpegs"  # not tmp itself: the workspace must not be scanned
         results = {}
         for method in METHODS:
             out = subprocess.run(
