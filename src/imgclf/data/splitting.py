@@ -1,12 +1,15 @@
 """Stratified, seeded train / validation / test split.
 
 Pixel-identical images form a group that lands wholly in one part, so the same picture never
-sits in train and test. Each group is represented by its first image: the representatives are
+sits in train and test. Images are compared by a 16-byte BLAKE2b digest of their pixels, not
+by their pixels: memory for the comparison is 16 bytes an image, not another copy of the data. Each group is represented by its first image: the representatives are
 split stratified by class, then every group follows its representative. Without duplicates
 the representatives are all the images, and the split is the plain stratified one.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -17,13 +20,21 @@ from imgclf.errors import PipelineError
 SPLIT_NAMES = ("train", "validation", "test")
 
 
+def image_digests(images: np.ndarray) -> np.ndarray:
+    """A 16-byte BLAKE2b digest of each image's pixels, as an ``(N,)`` array of bytes: equal
+    digests for pixel-identical images (of one shape), distinct ones otherwise but with a
+    chance of 2**-128 a pair."""
+    return np.array([hashlib.blake2b(memoryview(np.ascontiguousarray(image)).cast("B"), digest_size=16).digest()
+                     for image in images], dtype="S16")
+
+
 def duplicate_ids(data: ImageSet) -> np.ndarray:
-    """A group number per image: equal for images with identical pixels (shape and bytes)."""
-    if len(data) == 0:
-        return np.zeros(0, dtype=np.int64)
-    flat = np.ascontiguousarray(data.images.reshape(len(data), -1))
-    rows = flat.view(np.dtype((np.void, flat.shape[1]))).ravel()
-    return np.unique(rows, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    """A group number per image: equal for images with identical pixels."""
+    return _group_numbers(image_digests(data.images))
+
+
+def _group_numbers(digests: np.ndarray) -> np.ndarray:
+    return np.unique(digests, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
 def duplicate_groups(data: ImageSet, groups: np.ndarray | None = None) -> int:
@@ -37,8 +48,7 @@ def duplicates_across(parts: dict[str, ImageSet]) -> int:
     sets = [part for part in parts.values() if len(part)]
     if len(sets) < 2 or len({part.images.shape[1:] for part in sets}) > 1:
         return 0
-    images = np.concatenate([part.images for part in sets])
-    groups = duplicate_ids(ImageSet(images, np.zeros(len(images), np.int64), ("all",)))
+    groups = _group_numbers(np.concatenate([image_digests(part.images) for part in sets]))
     where = np.repeat(np.arange(len(sets)), [len(part) for part in sets])
     pairs = np.unique(np.stack([groups, where]), axis=1)
     return int((np.bincount(pairs[0]) > 1).sum())
