@@ -20,6 +20,22 @@ def test_content_hash_changes_with_a_pixel(imageset):
     assert ImageSet(changed, imageset.labels, imageset.class_names).content_sha256() != imageset.content_sha256()
 
 
+def test_pixel_digests_tell_identical_images_apart_from_others_and_carry_into_a_subset(imageset):
+    images = imageset.images.copy()
+    images[1] = images[0]
+    images[2, 0, 0, 0] = images[0, 0, 0, 0] ^ 1
+    images[2, 1:] = images[0, 1:]
+    images[2, 0, 1:] = images[0, 0, 1:]
+    data = ImageSet(images, imageset.labels, imageset.class_names)
+    digests = data.pixel_digests
+    assert digests[0] == digests[1] and digests[0] != digests[2]  # one pixel apart
+    index = np.array([2, 0, 1])
+    part = data.subset(index)
+    assert "pixel_digests" in part.__dict__  # handed over, not hashed again
+    fresh = ImageSet(part.images, part.labels, part.class_names).pixel_digests
+    np.testing.assert_array_equal(part.pixel_digests, fresh)
+
+
 def test_class_counts_lists_every_class():
     data = ImageSet(np.zeros((3, 2, 2, 1), np.uint8), np.array([0, 0, 2]), ("a", "b", "c"))
     assert data.class_counts() == {"a": 2, "b": 0, "c": 1}

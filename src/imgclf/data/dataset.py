@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +40,20 @@ class ImageSet:
         return len(self.labels)
 
     def subset(self, index: np.ndarray) -> "ImageSet":
-        """The images at ``index``, same classes."""
+        """The images at ``index``, same classes (and their pixel digests, if already computed)."""
         split = None if self.given_split is None else self.given_split[index]
-        return ImageSet(self.images[index], self.labels[index], self.class_names, split)
+        part = ImageSet(self.images[index], self.labels[index], self.class_names, split)
+        if "pixel_digests" in self.__dict__:
+            part.__dict__["pixel_digests"] = self.pixel_digests[index]
+        return part
+
+    @cached_property
+    def pixel_digests(self) -> np.ndarray:
+        """A 16-byte BLAKE2b digest of each image's pixels, as an ``(N,)`` array of bytes: equal
+        for pixel-identical images, distinct otherwise but for a chance of 2**-128 a pair.
+        Computed once; :meth:`subset` hands the part its share."""
+        return np.array([hashlib.blake2b(memoryview(np.ascontiguousarray(image)).cast("B"), digest_size=16).digest()
+                         for image in self.images], dtype="S16")
 
     def class_counts(self) -> dict[str, int]:
         """Number of images per class name, every class listed."""

@@ -1,15 +1,14 @@
 """Stratified, seeded train / validation / test split.
 
 Pixel-identical images form a group that lands wholly in one part, so the same picture never
-sits in train and test. Images are compared by a 16-byte BLAKE2b digest of their pixels, not
-by their pixels: memory for the comparison is 16 bytes an image, not another copy of the data. Each group is represented by its first image: the representatives are
-split stratified by class, then every group follows its representative. Without duplicates
+sits in train and test. Images are compared by a digest of their pixels
+(:attr:`ImageSet.pixel_digests`), not by the pixels: 16 bytes an image, not another copy of the
+data, hashed once. Each group is represented by its first image: the representatives are split
+stratified by class, then every group follows its representative. Without duplicates
 the representatives are all the images, and the split is the plain stratified one.
 """
 
 from __future__ import annotations
-
-import hashlib
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -20,17 +19,9 @@ from imgclf.errors import PipelineError
 SPLIT_NAMES = ("train", "validation", "test")
 
 
-def image_digests(images: np.ndarray) -> np.ndarray:
-    """A 16-byte BLAKE2b digest of each image's pixels, as an ``(N,)`` array of bytes: equal
-    digests for pixel-identical images (of one shape), distinct ones otherwise but with a
-    chance of 2**-128 a pair."""
-    return np.array([hashlib.blake2b(memoryview(np.ascontiguousarray(image)).cast("B"), digest_size=16).digest()
-                     for image in images], dtype="S16")
-
-
 def duplicate_ids(data: ImageSet) -> np.ndarray:
     """A group number per image: equal for images with identical pixels."""
-    return _group_numbers(image_digests(data.images))
+    return _group_numbers(data.pixel_digests)
 
 
 def _group_numbers(digests: np.ndarray) -> np.ndarray:
@@ -48,7 +39,7 @@ def duplicates_across(parts: dict[str, ImageSet]) -> int:
     sets = [part for part in parts.values() if len(part)]
     if len(sets) < 2 or len({part.images.shape[1:] for part in sets}) > 1:
         return 0
-    groups = _group_numbers(np.concatenate([image_digests(part.images) for part in sets]))
+    groups = _group_numbers(np.concatenate([part.pixel_digests for part in sets]))
     where = np.repeat(np.arange(len(sets)), [len(part) for part in sets])
     pairs = np.unique(np.stack([groups, where]), axis=1)
     return int((np.bincount(pairs[0]) > 1).sum())
