@@ -64,8 +64,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--only", default="", help="run only the workloads whose label contains this (e.g. lenet)")
     args = parser.parse_args()
-    if not (REPO / "data" / "split" / "train.npz").exists():
-        sys.exit("bench/numerics.py: no data/split/train.npz; run `make repro` first")
+    if not (REPO / "data" / "split" / "train.npy").exists():
+        sys.exit("bench/numerics.py: no data/split/train.npy; run `make repro` first")
     print(f"{os.cpu_count()} cores; {args.repeats} runs of each, alternating; CNNs {args.epochs} epochs")
     with tempfile.TemporaryDirectory(prefix="bench-numerics-") as tmp:
         root = Path(tmp)

@@ -4,7 +4,7 @@
 - PIL loop: one process, ``Image.open(...).convert("L").resize(...)``, as the tutorial does;
 - bare OpenCV: a thread pool of ``cv2.imread(..., IMREAD_REDUCED_GRAYSCALE_k)`` + ``cv2.resize``;
 - stage: the whole ``python -m stages.preprocess`` as DVC starts it (interpreter start, imports,
-  reading params.yaml and fetch's file list, decoding, hashing, writing the ``.npz``), timed
+  reading params.yaml and fetch's file list, decoding, hashing, writing the shards), timed
   from outside in a workspace that ``python -m stages.fetch`` made from the same files.
 
 Each method runs in its own process (files already in the page cache from a warm-up read),

@@ -11,9 +11,10 @@ the largest against the growth of the data.
 Issue #17's target: every stage's peak RSS flat in the dataset size (bounded by a shard and the
 model), under 1.5 GB at 200,000 images.
 
-    python bench/scale.py [--sizes 10000 50000 200000] [--cache DIR]
+    python bench/scale.py [--sizes 10000 50000 200000] [--cache DIR] [--until split]
 
-``--cache DIR`` keeps the generated folders there (``DIR/N``) and reuses them on the next run.
+``--cache DIR`` keeps the generated folders there (``DIR/N``) and reuses them on the next run;
+``--until STAGE`` stops after that stage (``split``: the data stages alone, minutes not hours).
 """
 
 from __future__ import annotations
@@ -74,11 +75,11 @@ def params_for(folder: Path):
     return change
 
 
-def measure(folder: Path, n: int, workspace: Path) -> dict[str, tuple[float, float]]:
-    """Each stage's (seconds, peak MB) on the ``n`` images of ``folder``."""
+def measure(folder: Path, n: int, workspace: Path, stages) -> dict[str, tuple[float, float]]:
+    """Each of ``stages``' (seconds, peak MB) on the ``n`` images of ``folder``."""
     make_workspace(workspace, params_for(folder))
     results = {}
-    for name, args in STAGES:
+    for name, args in stages:
         results[name] = timed(workspace, *args)
         print(f"  {n:>7} images  {name:<10} {results[name][0]:7.1f} s  peak RSS {results[name][1]:6.0f} MB", flush=True)
     return results
@@ -88,22 +89,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 50000, 200000])
     parser.add_argument("--cache", type=Path, help="keep the generated JPEG folders here (DIR/N)")
+    parser.add_argument("--until", choices=[name for name, _ in STAGES], default=STAGES[-1][0],
+                        help="the last stage to run")
     args = parser.parse_args()
     sizes = sorted(args.sizes)
+    stages = STAGES[:[name for name, _ in STAGES].index(args.until) + 1]
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         cache = args.cache or Path(tmp) / "folders"
         print(f"synthetic {SIZE}x{SIZE} RGB JPEGs, sizes {sizes}, on {os.cpu_count()} cores")
-        table = {n: measure(folder_of(cache, n), n, Path(tmp) / f"workspace-{n}") for n in sizes}
+        table = {n: measure(folder_of(cache, n), n, Path(tmp) / f"workspace-{n}", stages) for n in sizes}
     pixels_mb = {n: n * SIZE * SIZE * 3 / 2**20 for n in sizes}
-    print(f"\n{'images':>8} {'pixels MB':>10} " + " ".join(f"{name + ' s / MB':>22}" for name, _ in STAGES))
+    print(f"\n{'images':>8} {'pixels MB':>10} " + " ".join(f"{name + ' s / MB':>22}" for name, _ in stages))
     for n in sizes:
         print(f"{n:>8} {pixels_mb[n]:>10.0f} " + " ".join(
-            f"{table[n][name][0]:>11.1f} / {table[n][name][1]:>7.0f}" for name, _ in STAGES))
+            f"{table[n][name][0]:>11.1f} / {table[n][name][1]:>7.0f}" for name, _ in stages))
     small, large = sizes[0], sizes[-1]
     if large > small:
         print(f"\nfrom {small} to {large} images the data grows {large / small:.0f}x "
               f"({pixels_mb[large] - pixels_mb[small]:.0f} MB of pixels); each stage's peak RSS grows by:")
-        for name, _ in STAGES:
+        for name, _ in stages:
             grown = table[large][name][1] - table[small][name][1]
             verdict = "flat" if grown < 0.1 * (pixels_mb[large] - pixels_mb[small]) else "grows with the data"
             print(f"  {name:<10} {grown:+7.0f} MB ({verdict}); at {large}: {table[large][name][1]:.0f} MB "

@@ -3,7 +3,7 @@
 It starts ``mlflow models serve`` as ``make serve`` does (the virtual environment's ``bin`` on PATH,
 ``--env-manager local``) on a free port of 127.0.0.1, for ``models:/image-classifier@candidate`` of
 the repository's store (``make repro`` registers it) or ``--model``, and waits for ``/ping``. Each
-request is a JSON body of base64 JPEGs: test digits (``data/split/test.npz``) written as JPEG files,
+request is a JSON body of base64 JPEGs: the split's test digits written as JPEG files,
 the same bodies over and over. For each batch size, after a few warm-up requests, one client sends
 requests one after another over a kept-alive connection until ``--requests`` requests or
 ``--seconds`` seconds, whichever comes first, and the latency of each is timed from sending to the
@@ -43,7 +43,9 @@ def jpeg_bodies(count: int) -> list[str]:
     """``count`` test digits of the pipeline's split as base64 JPEG files."""
     import cv2
 
-    images = np.load(REPO / "data/split/test.npz")["images"][:count]
+    from imgclf.data.parts import load_part
+
+    images = load_part("test", REPO / "data/prepared", REPO / "data/split").images[:count]
     encoded = [cv2.imencode(".jpg", image)[1].tobytes() for image in images]
     return [base64.b64encode(data).decode("ascii") for data in encoded]
 

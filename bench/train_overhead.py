@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from imgclf import layout  # noqa: E402
-from imgclf.data.dataset import save_imageset  # noqa: E402
+from imgclf.data.shards import save_parts  # noqa: E402
 from imgclf.data.images import prepare_images  # noqa: E402
 from imgclf.data.sources import BUILTIN, DIGIT_NAMES, MNIST_FILES, idx_dataset  # noqa: E402
 from imgclf.data.splitting import stratified_split  # noqa: E402
@@ -60,12 +60,12 @@ import keras
 if sys.argv[3:4] == ["quick-exit"]:  # as the stages end (imgclf.errors.run_stage)
     import atexit, gc
     atexit.register(gc.freeze)
-from imgclf.data.dataset import load_imageset
+from imgclf.data.parts import load_part
 keras.utils.set_random_seed(42)
 if sys.argv[2] == "deterministic":
     import tensorflow as tf
     tf.config.experimental.enable_op_determinism()
-train, val = load_imageset("data/split/train.npz"), load_imageset("data/split/validation.npz")
+train, val = load_part("train"), load_part("validation")
 if sys.argv[-1] == "lenet":  # the tutorial's own script
     inputs = keras.Input(shape=train.images.shape[1:])
     x = keras.layers.Rescaling(1 / 255)(inputs)
@@ -92,13 +92,13 @@ import sys, time
 import keras
 from imgclf import layout
 from imgclf.models.cnn import build_cnn
-from imgclf.data.dataset import load_imageset
+from imgclf.data.parts import load_part
 from imgclf.models.presets import layer_specs
 from imgclf.params import load_params
 from imgclf.models.training import compile_model
 params = load_params()
 cnn = params.train_cnn["bench"]
-train = load_imageset(layout.split_file("train"))
+train = load_part("train")
 model = build_cnn(layer_specs(cnn.architecture), train.images.shape[1:], len(train.class_names), "bench")
 compile_model(model, cnn)
 model.fit(train.images[:64], train.labels[:64], epochs=1, verbose=0)  # optimiser state, as the stage logs it
@@ -113,7 +113,7 @@ from imgclf.tracking import model_logging, runs, store
 lap("import MLflow (imgclf.tracking)")
 store.use_experiment(params.mlflow.experiment)
 lap("open the SQLite store and experiment")
-with runs.model_run(params, "bench", "phases", cnn.model_dump(), [layout.split_file("train")]):
+with runs.model_run(params, "bench", "phases", cnn.model_dump(), layout.data_files("train")):
     lap("start the run: tags (git, versions, data hash), params")
     for epoch in range(int(sys.argv[1])):
         mlflow.log_metrics({"loss": 0.1, "accuracy": 0.9, "val_loss": 0.1, "val_accuracy": 0.9}, step=epoch)
@@ -147,8 +147,7 @@ def workspace(epochs: int, mirror: Path | None, preset: str = "lenet", size: int
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     raw = idx_dataset(MNIST_FILES, DIGIT_NAMES, mirror)[0] if mirror else BUILTIN["mnist5k"]()
     parts = stratified_split(prepare_images(raw, (size, size), color, "stretch"), 0.7, 0.15, 0.15, seed=42)
-    for name, part in parts.items():
-        save_imageset(root / layout.split_file(name), part)
+    save_parts(parts, root / layout.PREPARED, root / layout.SPLIT)
     return root, len(parts["train"].labels)
 
 

@@ -6,7 +6,8 @@ from functools import partial
 import mlflow
 
 from imgclf import layout
-from imgclf.data.dataset import ImageSet, load_imageset
+from imgclf.data.dataset import ImageSet
+from imgclf.data.parts import load_part
 from imgclf.errors import run_stage
 from imgclf.evaluation.comparison import published_figure, write_comparison
 from imgclf.evaluation.model_card import CardFacts, dataset_facts, model_card, stage_params
@@ -74,8 +75,8 @@ def evaluate(params: Params) -> None:
     """Score every trained model on the test split, write the reports, log them and register the best."""
     ev, experiment = params.evaluate, params.mlflow.experiment
     directories = layout.model_dirs([m.name for m in params.train_baselines.models], list(params.train_cnn))
-    test = load_imageset(layout.split_file("test"))
-    validation = load_imageset(layout.split_file("validation")) if ev.temperature_scaling else None
+    test = load_part("test")
+    validation = load_part("validation") if ev.temperature_scaling else None
     results: dict[str, dict[str, float]] = {}
     numerics: dict[str, dict] = {"evaluate": record(params.numerics)}
     evaluations: dict[str, tuple[ModelEvaluation, LoadedModel]] = {}  # for the best model's card
@@ -118,7 +119,7 @@ def evaluate(params: Params) -> None:
     with atomic_path(layout.MODEL_CARD) as tmp:
         tmp.write_text(card)
     version = None
-    with model_run(params, "evaluate", "comparison", {"models": ",".join(results)}, [layout.split_file("test")]) as comparison:
+    with model_run(params, "evaluate", "comparison", {"models": ",".join(results)}, layout.data_files("test")) as comparison:
         comparison.log_metric("gate_passed", float(verdict["gate_passed"]))
         for path in (layout.SUMMARY, layout.PAGE, layout.METRICS, layout.REGISTRY, layout.NUMERICS, layout.MODEL_CARD):
             mlflow.log_artifact(str(path))

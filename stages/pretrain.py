@@ -37,7 +37,7 @@ def main() -> None:
     print(f"pretrain: {len(source)} images of {pre.data.source}, classes {', '.join(source.class_names)}")
     train, validation = holdout_split(source, VALIDATION_FRACTION, params.seed)
     seed_everything(params.seed)
-    model = build_cnn(layer_specs(pre.architecture), source.images.shape[1:], len(source.class_names), "pretrained",
+    model = build_cnn(layer_specs(pre.architecture), source.image_shape, len(source.class_names), "pretrained",
                       augmentation=pre.augmentation)
     compile_model(model, pre)
     with model_run(params, STAGE, pre.data.source, pre.model_dump()) as run:

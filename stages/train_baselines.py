@@ -2,7 +2,7 @@
 
 from imgclf import layout
 from imgclf.models.baselines import build_baseline
-from imgclf.data.dataset import load_imageset
+from imgclf.data.parts import load_part
 from imgclf.errors import run_stage
 from imgclf.models.store import model_meta, save_model
 from imgclf.outputs import atomic_dir
@@ -17,9 +17,9 @@ STAGE = "train_baselines"
 def main() -> None:
     params = load_params()
     check_tracking_store(params)  # before any work: a store that cannot be used stops the stage here
-    train = load_imageset(layout.split_file("train"))
-    validation = load_imageset(layout.split_file("validation"))
-    data = [layout.split_file("train"), layout.split_file("validation")]
+    train = load_part("train")
+    validation = load_part("validation")
+    data = layout.data_files("train", "validation")
     with atomic_dir(layout.BASELINES) as out:
         for spec in params.train_baselines.models:
             with model_run(params, STAGE, spec.name, spec.model_dump(), data) as run:

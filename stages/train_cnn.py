@@ -11,7 +11,7 @@ from pathlib import Path
 
 from imgclf import layout
 from imgclf.models.cnn import build_cnn
-from imgclf.data.dataset import load_imageset
+from imgclf.data.parts import load_part, open_part
 from imgclf.errors import PipelineError, run_stage
 from imgclf.models.multi_worker import fit_multi_worker, is_chief, tf_config, weights_digest
 from imgclf.models.store import model_meta, save_model
@@ -46,16 +46,16 @@ def main() -> None:
         strategy = distribution_strategy(cnn.distribution)
     if chief:
         check_tracking_store(params)  # before any work: a store that cannot be used stops the stage here
-    train = load_imageset(layout.split_file("train"))
-    validation = load_imageset(layout.split_file("validation"))
+    # Streamed from the shards a batch at a time; multi-worker training holds its parts in memory.
+    train, validation = (load_part(n) if multi else open_part(n) for n in ("train", "validation"))
     if not multi:
         seed_everything(params.seed)
         strategy = distribution_strategy(cnn.distribution)
     with strategy.scope():
-        model = build_cnn(layer_specs(cnn.architecture), train.images.shape[1:], len(train.class_names), name,
+        model = build_cnn(layer_specs(cnn.architecture), train.image_shape, len(train.class_names), name,
                           cnn.weight_decay, cnn.augmentation, cnn.mixed_precision)
         compile_model(model, cnn)
-    data = [layout.split_file("train"), layout.split_file("validation")]
+    data = layout.data_files("train", "validation")
     tracking = model_run(params, STAGE, name, cnn.model_dump(), data) if chief else nullcontext(UntrackedRun())
     with tracking as run:
         run.log_params({"weights": model.count_params()})

@@ -1,7 +1,7 @@
 """transfer: a pretrained base frozen under a new head, then fine-tuned; one MLflow run."""
 
 from imgclf import layout
-from imgclf.data.dataset import load_imageset
+from imgclf.data.parts import open_part
 from imgclf.errors import run_stage
 from imgclf.models.store import model_meta, save_model
 from imgclf.outputs import atomic_dir, write_json
@@ -20,13 +20,12 @@ def main() -> None:
     params = load_params()
     check_tracking_store(params)  # before any work: a store that cannot be used stops the stage here
     tp = params.transfer
-    train = load_imageset(layout.split_file("train"))
-    validation = load_imageset(layout.split_file("validation"))
+    train, validation = open_part("train"), open_part("validation")  # streamed from the shards
     seed_everything(params.seed)
-    base = load_base(tp.base, train.images.shape[1:], layout.PRETRAINED)
+    base = load_base(tp.base, train.image_shape, layout.PRETRAINED)
     base_layer_index(base, tp.fine_tune.unfreeze_from)
     model = build_transfer_model(base, len(train.class_names), tp.head, tp.augmentation)
-    data = [layout.split_file("train"), layout.split_file("validation")]
+    data = layout.data_files("train", "validation")
     with model_run(params, STAGE, NAME, tp.model_dump(exclude={"pretrain"}), data) as run:
         compile_model(model, tp.frozen)
         run.log_metric("trainable_weights", trainable_weight_count(model), step=0)

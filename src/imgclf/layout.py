@@ -8,9 +8,9 @@ from pathlib import Path
 DATA, MODELS, REPORTS = Path("data"), Path("models"), Path("reports")
 
 RAW = DATA / "raw"  # fetch: images.npz (array sources) or files.csv (image folders), manifest.json
-PREPARED = DATA / "prepared"  # preprocess: images.npz at the target size and colour
-SPLIT = DATA / "split"  # split: train / validation / test .npz and split.json
-IMAGES_FILE = "images.npz"  # an array source, and the prepared images
+PREPARED = DATA / "prepared"  # preprocess: .npy shards at the target size and colour, index.npz
+SPLIT = DATA / "split"  # split: train / validation / test .npy (rows of the prepared images), split.json
+IMAGES_FILE = "images.npz"  # an array source's images
 FILES_FILE = "files.csv"  # an image folder's index of files
 MANIFEST_FILE = "manifest.json"
 
@@ -28,9 +28,15 @@ DATA_QUALITY = REPORTS / "data_quality.json"
 RUN_INDEX = Path("mlflow_runs.json")
 
 
-def split_file(name: str) -> Path:
-    """The ``.npz`` of one split part: ``train``, ``validation`` or ``test``."""
-    return SPLIT / f"{name}.npz"
+def split_file(name: str, folder: Path = SPLIT) -> Path:
+    """The rows of one split part (``train``, ``validation`` or ``test``) in the prepared images."""
+    return folder / f"{name}.npy"
+
+
+def data_files(*parts: str) -> list[Path]:
+    """The files that identify the data a stage reads: the prepared images' manifest (with their
+    content hash) and the rows of the split ``parts``."""
+    return [PREPARED / MANIFEST_FILE, *(split_file(name) for name in parts)]
 
 
 def model_dirs(baseline_names: list[str], cnn_names: list[str]) -> list[Path]:

@@ -20,6 +20,7 @@ import json, sys, time
 from pathlib import Path
 from imgclf.data.fetching import fetch_image_folder
 from imgclf.data.preparing import prepare
+from imgclf.data.parts import load_prepared
 from imgclf.params import FetchParams, PreprocessParams
 
 def peak_mb():
@@ -32,7 +33,8 @@ def peak_mb():
 photos, raw = Path(sys.argv[1]), Path(sys.argv[2])
 start = time.perf_counter()
 manifest = fetch_image_folder(FetchParams(source="image_folder", path=str(photos)), raw)
-data, quality = prepare(raw, manifest, PreprocessParams(image_size=(28, 28), max_bad_fraction=0.5))
+_, quality = prepare(raw, manifest, PreprocessParams(image_size=(28, 28), max_bad_fraction=0.5), raw.parent / "prepared")
+data = load_prepared(raw.parent / "prepared")
 print(json.dumps({"seconds": time.perf_counter() - start, "shape": list(data.images.shape),
                   "counts": data.class_counts(), "bad": quality["bad"],
                   "peak_mb": peak_mb()}))

@@ -10,7 +10,7 @@ from imgclf import layout
 from imgclf.evaluation.confidence import accuracy_interval
 from imgclf.evaluation.metrics import classification_metrics, grey_zone
 from imgclf.evaluation.model_card import CardFacts, dataset_facts, model_card, per_example, stage_params
-from imgclf.data.dataset import save_imageset
+from imgclf.data.shards import save_parts
 from imgclf.outputs import sha256_file, write_json
 from imgclf.params import EvaluateParams, load_params
 
@@ -98,9 +98,9 @@ def test_card_of_a_model_that_was_not_registered_and_of_a_machine_bound_run():
 
 def test_dataset_facts_read_the_manifests_and_hash_the_test_split(tmp_path, monkeypatch, imageset):
     monkeypatch.chdir(tmp_path)
+    save_parts({"test": imageset}, layout.PREPARED, layout.SPLIT)
     write_json(layout.PREPARED / layout.MANIFEST_FILE, {"content_sha256": "c" * 64})
     write_json(layout.SPLIT / "split.json", {part: {"images": n} for part, n in (("train", 7), ("validation", 2), ("test", 3))})
-    save_imageset(layout.split_file("test"), imageset)
     found = dataset_facts("mnist")
     assert found == {"source": "mnist", "prepared_sha256": "c" * 64, "split": {"train": 7, "validation": 2, "test": 3},
                      "test_sha256": sha256_file(layout.split_file("test"))}

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import mlflow
-import numpy as np
 import pytest
 
+from imgclf.data.parts import load_part
 from tests.integration.mlflow_server import mlflow_server
 from imgclf.tracking.lineage import find_model_run
 from tests.integration.tiny import clean_env
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 def test_a_stage_logs_runs_and_models_to_a_tracking_server(pipeline, tmp_path):
     work = tmp_path / "work"  # a copy: the shared pipeline's models keep pointing at its own store
-    for name in ("src", "stages", "data/split"):
+    for name in ("src", "stages", "data/prepared", "data/split"):
         shutil.copytree(pipeline / name, work / name)
     shutil.copy2(pipeline / "params.yaml", work / "params.yaml")
     previous = mlflow.get_tracking_uri()
@@ -40,7 +40,7 @@ def test_a_stage_logs_runs_and_models_to_a_tracking_server(pipeline, tmp_path):
             model = mlflow.sklearn.load_model(runs["logreg"].data.tags["model_uri"])
         finally:
             mlflow.set_tracking_uri(previous)
-        test = np.load(pipeline / "data/split/test.npz")
-        assert model.predict(test["images"][:5]).shape == (5,)
+        test = load_part("test", pipeline / "data/prepared", pipeline / "data/split")
+        assert model.predict(test.images[:5]).shape == (5,)
     assert list((tmp_path / "artifacts").rglob("*.skops")), "no model file reached the server's artifact store"
     assert not (work / "mlflow.db").exists()  # nothing went to an embedded store

@@ -17,7 +17,7 @@ import keras
 import pytest
 import yaml
 
-from imgclf.data.dataset import save_imageset
+from imgclf.data.shards import save_parts
 from imgclf.models.multi_worker import weights_digest
 from tests.helpers import make_imageset
 from tests.integration.tiny import REPO, all_runs, clean_env, store_client
@@ -47,8 +47,8 @@ def project(root: Path, epochs: int) -> Path:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["train_cnn"] = {"tiny": {**TINY_CNN, "epochs": epochs}}
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    save_imageset(root / "data/split/train.npz", make_imageset(n_per_class=20, seed=0))
-    save_imageset(root / "data/split/validation.npz", make_imageset(n_per_class=10, seed=1))
+    save_parts({"train": make_imageset(n_per_class=20, seed=0), "validation": make_imageset(n_per_class=10, seed=1)},
+               root / "data/prepared", root / "data/split")
     return root
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from imgclf.data.dataset import save_imageset
+from imgclf.data.shards import save_parts
 from imgclf.errors import PipelineError
 from imgclf.tracking.preflight import HTTP_DEFAULTS, check_store, store_must_answer
 from imgclf.tracking.store import embedded_store_uri
@@ -249,9 +249,8 @@ def test_train_baselines_stops_at_once_with_one_line_when_the_server_is_down(tmp
     for name in ("src", "stages"):
         shutil.copytree(REPO / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(REPO / "params.yaml", work / "params.yaml")
-    (work / "data" / "split").mkdir(parents=True)
-    for part, seed in (("train", 0), ("validation", 1)):
-        save_imageset(work / "data" / "split" / f"{part}.npz", make_imageset(seed=seed))
+    save_parts({"train": make_imageset(seed=0), "validation": make_imageset(seed=1)},
+               work / "data" / "prepared", work / "data" / "split")
     uri = f"http://127.0.0.1:{refused_port()}"
     start = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "stages.train_baselines"], cwd=work,

@@ -39,6 +39,15 @@ class ImageSet:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """``(H, W, C)``."""
+        return self.images.shape[1:]
+
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        """The images at ``positions``, as a new array (what :class:`ShardedPart` reads from disk)."""
+        return self.images[positions]
+
     def subset(self, index: np.ndarray) -> "ImageSet":
         """The images at ``index``, same classes (and their pixel digests, if already computed)."""
         split = None if self.given_split is None else self.given_split[index]
@@ -49,11 +58,8 @@ class ImageSet:
 
     @cached_property
     def pixel_digests(self) -> np.ndarray:
-        """A 16-byte BLAKE2b digest of each image's pixels, as an ``(N,)`` array of bytes: equal
-        for pixel-identical images, distinct otherwise but for a chance of 2**-128 a pair.
-        Computed once; :meth:`subset` hands the part its share."""
-        return np.array([hashlib.blake2b(memoryview(np.ascontiguousarray(image)).cast("B"), digest_size=16).digest()
-                         for image in self.images], dtype="S16")
+        """Each image's :func:`pixel_digests`, computed once; :meth:`subset` hands the part its share."""
+        return pixel_digests(self.images)
 
     def class_counts(self) -> dict[str, int]:
         """Number of images per class name, every class listed."""
@@ -61,14 +67,30 @@ class ImageSet:
         return {name: int(n) for name, n in zip(self.class_names, counts)}
 
     def content_sha256(self) -> str:
-        """A hash of pixels, labels and class names: equal data, equal hash."""
-        digest = hashlib.sha256()
-        digest.update(repr((self.images.shape, tuple(self.class_names))).encode())
-        digest.update(memoryview(np.ascontiguousarray(self.images)).cast("B"))  # the bytes, without a copy
-        digest.update(self.labels.astype("<i8").tobytes())
-        if self.given_split is not None:
-            digest.update("\n".join(self.given_split.tolist()).encode())
-        return digest.hexdigest()
+        """A hash of pixels, labels, class names and given split: equal data, equal hash."""
+        return content_sha256(self.images.shape[1:], self.class_names, self.pixel_digests, self.labels,
+                              self.given_split)
+
+
+def pixel_digests(images: np.ndarray) -> np.ndarray:
+    """A 16-byte BLAKE2b digest of each image's pixels, as an ``(N,)`` array of bytes: equal for
+    pixel-identical images, distinct otherwise but for a chance of 2**-128 a pair."""
+    return np.array([hashlib.blake2b(memoryview(np.ascontiguousarray(image)).cast("B"), digest_size=16).digest()
+                     for image in images], dtype="S16")
+
+
+def content_sha256(image_shape: tuple[int, ...], class_names: tuple[str, ...], digests: np.ndarray,
+                   labels: np.ndarray, given_split: np.ndarray | None) -> str:
+    """A hash of a data set from its images' shape and :func:`pixel_digests`, labels, class names and
+    given split: what an :class:`ImageSet` in memory and prepared shards on disk (whose index keeps
+    the digests) both compute, without reading the pixels twice."""
+    digest = hashlib.sha256()
+    digest.update(repr((tuple(int(d) for d in image_shape), tuple(class_names), len(labels))).encode())
+    digest.update(np.ascontiguousarray(digests, dtype="S16").tobytes())
+    digest.update(np.asarray(labels).astype("<i8").tobytes())
+    if given_split is not None:
+        digest.update("\n".join(given_split.tolist()).encode())
+    return digest.hexdigest()
 
 
 def save_imageset(path: str | Path, data: ImageSet) -> None:

@@ -69,8 +69,10 @@ def load_source(params: FetchParams, preprocess: PreprocessParams, workdir: Path
     fetch = fetch_image_folder if params.source == "image_folder" else fetch_arrays
     manifest = fetch(params, workdir)
     from imgclf.data.preparing import prepare
+    from imgclf.data.parts import load_prepared
 
-    return prepare(workdir, manifest, preprocess)[0]
+    prepare(workdir, manifest, preprocess, workdir / "prepared")
+    return load_prepared(workdir / "prepared")
 
 
 def _root_record(root: Path, out: Path) -> dict[str, str]:

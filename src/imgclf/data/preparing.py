@@ -1,4 +1,5 @@
-"""What ``preprocess`` does: the raw data at the target size and colour, and what could not be used."""
+"""What ``preprocess`` does: the raw data at the target size and colour, written in shards, and
+what could not be used."""
 
 from __future__ import annotations
 
@@ -7,28 +8,43 @@ from pathlib import Path
 
 import numpy as np
 
-from imgclf.data.dataset import ImageSet, load_imageset
+from imgclf.data.dataset import load_imageset
 from imgclf.data.decoding import decode_images
-from imgclf.data.images import prepare_images
+from imgclf.data.images import CHANNELS, prepare_images
+from imgclf.data.shards import ImageIndex, ShardWriter, write_shards
 from imgclf.errors import PipelineError
 from imgclf.layout import FILES_FILE, IMAGES_FILE
 from imgclf.params import PreprocessParams
 
 
-def prepare(raw: Path, manifest: dict, params: PreprocessParams) -> tuple[ImageSet, dict]:
-    """The raw data at the target size and colour, and a data-quality report.
+def prepare(raw: Path, manifest: dict, params: PreprocessParams, out: Path) -> tuple[ImageIndex, dict]:
+    """Write the raw data at the target size and colour to shards in ``out``; their index and a
+    data-quality report.
 
-    Files that cannot be decoded, or whose header declares more than ``max_pixels`` pixels, are
-    skipped and listed; beyond ``max_bad_fraction`` of them the stage stops, naming the first few.
+    Image files are decoded a shard's worth at a time, so memory holds one shard. Files that
+    cannot be decoded, or whose header declares more than ``max_pixels`` pixels, are skipped
+    and listed; beyond ``max_bad_fraction`` of them the stage stops, naming the first few.
     """
     if manifest["kind"] == "arrays":
         data = prepare_images(load_imageset(raw / IMAGES_FILE), params.image_size, params.color, params.fit)
-        return data, {"images": len(data), "bad": [], "bad_fraction": 0.0, "duplicates": []}
+        index = write_shards(out, data, params.shard_mb, np.array([f"{IMAGES_FILE}[{i}]" for i in range(len(data))]))
+        return index, {"images": len(data), "bad": [], "bad_fraction": 0.0, "duplicates": []}
     with open(raw / FILES_FILE, newline="") as f:
         rows = list(csv.DictReader(f))
     root = raw / manifest["root_in_raw"] if "root_in_raw" in manifest else Path(manifest["root"])
-    images, bad = decode_images([root / r["path"] for r in rows], params.image_size, params.color,
-                                params.fit, params.workers, max_pixels=params.max_pixels)
+    writer = ShardWriter(out, (*params.image_size, CHANNELS[params.color]), params.shard_mb)
+    bad: dict[int, str] = {}
+    for start in range(0, len(rows), writer.per_shard):
+        chunk = rows[start:start + writer.per_shard]
+        images, chunk_bad = decode_images([root / r["path"] for r in chunk], params.image_size, params.color,
+                                          params.fit, params.workers, max_pixels=params.max_pixels)
+        bad.update({start + i: reason for i, reason in chunk_bad.items()})
+        keep = [i for i in range(len(chunk)) if i not in chunk_bad]
+        if chunk_bad:  # else no copy of the pixels
+            images = images[keep]
+        writer.add(images, [int(chunk[i]["label"]) for i in keep], [chunk[i]["path"] for i in keep],
+                   [chunk[i]["split"] for i in keep])
+        del images
     fraction = len(bad) / max(len(rows), 1)
     listed = [{"path": rows[i]["path"], "reason": reason} for i, reason in sorted(bad.items())]
     if fraction > params.max_bad_fraction:
@@ -37,15 +53,10 @@ def prepare(raw: Path, manifest: dict, params: PreprocessParams) -> tuple[ImageS
             f"{len(bad)} of {len(rows)} images could not be used ({fraction:.1%}, over "
             f"preprocess.max_bad_fraction {params.max_bad_fraction:g}): {first}"
         )
-    keep = np.array([i not in bad for i in range(len(rows))], dtype=bool)
-    labels = np.array([int(r["label"]) for r in rows], dtype=np.int64)
-    split = np.array([r["split"] for r in rows])
-    if bad:  # else no copy of the pixels
-        images, labels, split = images[keep], labels[keep], split[keep]
-    data = ImageSet(images, labels, tuple(manifest["class_names"]), split if (split != "").any() else None)
-    for name, count in data.class_counts().items():
+    index = writer.close(manifest["class_names"])
+    for name, count in index.class_counts().items():
         if count == 0:
             raise PipelineError(f"class {name!r} has no usable image left after skipping bad files")
-    quality = {"images": len(rows), "used": int(keep.sum()), "bad": listed, "bad_fraction": round(fraction, 6),
+    quality = {"images": len(rows), "used": len(index), "bad": listed, "bad_fraction": round(fraction, 6),
                "duplicates": manifest.get("duplicates", [])}
-    return data, quality
+    return index, quality

@@ -6,20 +6,27 @@ sits in train and test. Images are compared by a digest of their pixels
 data, hashed once. Each group is represented by its first image: the representatives are split
 stratified by class, then every group follows its representative. Without duplicates
 the representatives are all the images, and the split is the plain stratified one.
+
+Every function takes an :class:`ImageSet` or the pixel-free :class:`ImageIndex` of prepared
+shards (the split stage's case) and returns parts of that kind.
 """
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from imgclf.data.dataset import ImageSet
+from imgclf.data.shards import ImageIndex
 from imgclf.errors import PipelineError
 
 SPLIT_NAMES = ("train", "validation", "test")
+Images = TypeVar("Images", ImageSet, ImageIndex)
 
 
-def duplicate_ids(data: ImageSet) -> np.ndarray:
+def duplicate_ids(data: Images) -> np.ndarray:
     """A group number per image: equal for images with identical pixels."""
     return _group_numbers(data.pixel_digests)
 
@@ -28,16 +35,16 @@ def _group_numbers(digests: np.ndarray) -> np.ndarray:
     return np.unique(digests, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
-def duplicate_groups(data: ImageSet, groups: np.ndarray | None = None) -> int:
+def duplicate_groups(data: Images, groups: np.ndarray | None = None) -> int:
     """How many groups of two or more pixel-identical images ``data`` holds."""
     groups = duplicate_ids(data) if groups is None else groups
     return int((np.bincount(groups) > 1).sum()) if len(groups) else 0
 
 
-def duplicates_across(parts: dict[str, ImageSet]) -> int:
+def duplicates_across(parts: dict[str, Images]) -> int:
     """How many groups of pixel-identical images have copies in more than one of ``parts``."""
     sets = [part for part in parts.values() if len(part)]
-    if len(sets) < 2 or len({part.images.shape[1:] for part in sets}) > 1:
+    if len(sets) < 2:
         return 0
     groups = _group_numbers(np.concatenate([part.pixel_digests for part in sets]))
     where = np.repeat(np.arange(len(sets)), [len(part) for part in sets])
@@ -46,8 +53,8 @@ def duplicates_across(parts: dict[str, ImageSet]) -> int:
 
 
 def stratified_split(
-    data: ImageSet, train: float, validation: float, test: float, seed: int
-) -> dict[str, ImageSet]:
+    data: Images, train: float, validation: float, test: float, seed: int
+) -> dict[str, Images]:
     """Split ``data`` so that each part keeps the class proportions; fractions add up to 1.
 
     The fractions count distinct images (groups of duplicates count once).
@@ -73,7 +80,7 @@ def stratified_split(
             zip(SPLIT_NAMES, (train_index, validation_index, test_index))}
 
 
-def keep_given_split(data: ImageSet, validation: float, seed: int) -> dict[str, ImageSet]:
+def keep_given_split(data: Images, validation: float, seed: int) -> dict[str, Images]:
     """The source's own train / validation / test parts.
 
     Without a given validation part, a stratified ``validation`` fraction of the given train

@@ -55,7 +55,8 @@ def stage_params(params: Params, stage: str, name: str) -> dict[str, Any]:
 
 def dataset_facts(source: str) -> dict[str, Any]:
     """The data behind the models: its source, the prepared images' checksum (preprocess's
-    manifest), the images per split part (split's manifest) and the test file's sha256."""
+    manifest), the images per split part (split's manifest) and the sha256 of the test part's
+    rows of those images."""
     prepared = read_json(layout.PREPARED / layout.MANIFEST_FILE)
     split = read_json(layout.SPLIT / "split.json")
     return {"source": source, "prepared_sha256": prepared["content_sha256"],

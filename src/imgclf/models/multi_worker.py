@@ -1,8 +1,8 @@
 """Training over several machines: ``MultiWorkerMirroredStrategy`` configured by ``TF_CONFIG``.
 
 Every worker runs the same stage with its own ``TF_CONFIG`` (the cluster's addresses and its own
-task). The data is read by every worker from the split ``.npz`` arrays and sharded by element
-(``AutoShardPolicy.DATA``): each step's global batch of ``batch_size`` images is split between
+task). Every worker gathers the split's rows from the prepared shards, and the data is sharded
+by element (``AutoShardPolicy.DATA``): each step's global batch of ``batch_size`` images is split between
 the workers, whose gradients are summed, so every worker ends with the same weights. The chief
 (task ``chief``, or ``worker`` 0 when the cluster has no chief) alone writes outputs and logs.
 

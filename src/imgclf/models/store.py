@@ -28,12 +28,12 @@ TRUSTED_TYPES = [
 
 
 def model_meta(name: str, stage: str, data, preprocess=None, **extra) -> dict[str, Any]:
-    """What ``model.json`` says of a model trained on ``data`` (an ImageSet): its name, stage,
+    """What ``model.json`` says of a model trained on ``data`` (images in memory or on disk): its name, stage,
     classes and input shape, and the preprocessing (``PreprocessParams``) that predicting new
     images must repeat. Nothing of a particular run: its MLflow run is found by the model file's
     hash (``imgclf.tracking.lineage``), so that a re-run writes the same bytes."""
     meta = {"name": name, "stage": stage,
-            "class_names": list(data.class_names), "input_shape": list(data.images.shape[1:]), **extra}
+            "class_names": list(data.class_names), "input_shape": list(data.image_shape), **extra}
     if preprocess is not None:
         meta["preprocess"] = preprocess.model_dump(include={"image_size", "color", "fit"})
     return meta

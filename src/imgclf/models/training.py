@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from imgclf.data.dataset import ImageSet
 from imgclf.errors import PipelineError
+from imgclf.models.inputs import Images, batches
 from imgclf.params import FitParams
 
 
@@ -123,22 +123,23 @@ def distribution_strategy(name: str):
 
 def fit(
     model: keras.Model,
-    train: ImageSet,
-    validation: ImageSet,
+    train: Images,
+    validation: Images,
     params: FitParams,
     callbacks: list[keras.callbacks.Callback] = (),
     initial_epoch: int = 0,
 ) -> keras.callbacks.History:
-    """Train on ``train``, validating each epoch on ``validation``; ``epochs`` counts this call."""
+    """Train on ``train``, validating each epoch on ``validation``; ``epochs`` counts this call.
+
+    Both are read batch by batch (:func:`imgclf.models.inputs.batches`), in the order Keras
+    would shuffle them in memory."""
+    weights = class_weights(train.labels, len(train.class_names), params.class_weight)
     return model.fit(
-        train.images,
-        train.labels,
-        validation_data=(validation.images, validation.labels),
-        batch_size=params.batch_size,
+        batches(train, params.batch_size, shuffle=True, class_weight=weights),
+        validation_data=batches(validation, params.batch_size),
         epochs=initial_epoch + params.epochs,
         initial_epoch=initial_epoch,
         callbacks=[*training_callbacks(params), *callbacks],
-        class_weight=class_weights(train.labels, len(train.class_names), params.class_weight),
-        shuffle=True,
+        shuffle=False,  # the input pipeline shuffles
         verbose=2,
     )

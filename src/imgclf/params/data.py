@@ -44,6 +44,9 @@ class PreprocessParams(Section):
     workers: PositiveInt | None = Field(None, description="decoding threads (null: one per core)")
     max_pixels: PositiveInt = Field(178_956_970, description="refuse an image whose header declares more pixels "
                                     "(width x height) before decoding it: decompression bombs; Pillow's limit")
+    shard_mb: PositiveInt = Field(256, description="the prepared pixels are written in .npy shards of at most this "
+                                  "many MiB; preprocess holds one shard's images at a time, and readers gather a "
+                                  "split part's rows shard by shard")
 
 
 class SplitParams(Section):
