@@ -4,7 +4,7 @@ from imgclf.data.parts import open_part
 from imgclf.data.shards import save_parts
 from imgclf.models.cnn import build_cnn
 from imgclf.models.inputs import batches
-from imgclf.models.training import class_weights, compile_model, fit, seed_everything, training_callbacks
+from imgclf.models.training import compile_model, fit, seed_everything
 from imgclf.params import FitParams
 from tests.helpers import SMALL, make_imageset
 
@@ -16,51 +16,43 @@ def unbalanced(seed: int):
     return data.subset(np.flatnonzero((data.labels != 2) | (np.arange(len(data)) % 3 == 0)))  # 7 of class 2
 
 
-def trained_weights(read) -> tuple[bytes, list[float]]:
-    """Train SMALL for PARAMS' epochs with ``read(model, train, validation)`` doing the fitting."""
+def trained(train, validation, seed: int = 0) -> tuple[bytes, list[float]]:
     seed_everything(0)
-    train, validation = unbalanced(0), unbalanced(1)
     model = build_cnn(SMALL, train.image_shape, 3)
     compile_model(model, PARAMS)
-    history = read(model, train, validation)
+    history = fit(model, train, validation, PARAMS, seed=seed)
     return b"".join(np.asarray(w).tobytes() for w in model.get_weights()), history.history["val_loss"]
 
 
-def test_streamed_batches_train_the_very_weights_of_keras_own_array_input(tmp_path):
-    def arrays(model, train, validation):  # what fit did before the input pipelines
-        return model.fit(train.images, train.labels, validation_data=(validation.images, validation.labels),
-                         batch_size=PARAMS.batch_size, epochs=PARAMS.epochs, callbacks=training_callbacks(PARAMS),
-                         class_weight=class_weights(train.labels, 3, PARAMS.class_weight), shuffle=True, verbose=0)
-
-    def from_memory(model, train, validation):
-        return fit(model, train, validation, PARAMS)
-
-    def from_shards(model, train, validation):
-        save_parts({"train": train, "validation": validation}, tmp_path / "prepared", tmp_path / "split", shard_mb=1)
-        on_disk = [open_part(name, tmp_path / "prepared", tmp_path / "split") for name in ("train", "validation")]
-        return fit(model, *on_disk, PARAMS)
-
-    expected, expected_loss = trained_weights(arrays)
-    for read in (from_memory, from_shards):
-        weights, loss = trained_weights(read)
-        assert weights == expected, f"{read.__name__} trained other weights than Keras' array input"
-        assert loss == expected_loss
+def test_streaming_from_the_shards_trains_the_weights_of_the_same_images_in_memory(tmp_path):
+    train, validation = unbalanced(0), unbalanced(1)
+    save_parts({"train": train, "validation": validation}, tmp_path / "prepared", tmp_path / "split", shard_mb=1)
+    on_disk = [open_part(name, tmp_path / "prepared", tmp_path / "split") for name in ("train", "validation")]
+    in_memory = trained(train, validation)
+    assert trained(*on_disk) == in_memory
+    assert trained(train, validation) == in_memory  # run to run
+    assert trained(train, validation, seed=1)[0] != in_memory[0]  # the seed orders the batches
 
 
-def test_each_epoch_is_a_new_permutation_in_batches_of_the_asked_size():
+def rows_of(dataset, data) -> list[list[int]]:
+    """Each batch of ``dataset`` as the positions in ``data`` of its images, checking its labels."""
+    found = []
+    for images, labels, *_ in dataset:
+        where = [next(i for i in range(len(data)) if (data.images[i] == image).all()) for image in np.asarray(images)]
+        np.testing.assert_array_equal(np.asarray(labels), data.labels[where])
+        found.append(where)
+    return found
+
+
+def test_each_epoch_is_a_new_permutation_in_batches_of_the_asked_size_and_the_same_each_run():
     data = make_imageset(n_per_class=10)
-    dataset = batches(data, batch_size=8, shuffle=True, class_weight={0: 1.0, 1: 2.0, 2: 0.5})
-    assert int(dataset.cardinality()) == 4
-    epochs = []
-    for _ in range(2):
-        images, labels, weights = (np.concatenate(column) for column in zip(*[
-            tuple(np.asarray(t) for t in batch) for batch in dataset]))
-        assert [len(b[0]) for b in dataset] == [8, 8, 8, 6]
-        order = [next(i for i in range(30) if (data.images[i] == image).all()) for image in images]
-        assert sorted(order) == list(range(30))  # every image once
-        np.testing.assert_array_equal(labels, data.labels[order])
-        np.testing.assert_array_equal(weights, np.array([1.0, 2.0, 0.5])[labels])
-        epochs.append(order)
-    assert epochs[0] != list(range(30))
-    in_order = np.concatenate([np.asarray(b[0]) for b in batches(data, batch_size=8)])
-    np.testing.assert_array_equal(in_order, data.images)
+    dataset = batches(data, batch_size=8, shuffle_seed=5, class_weight={0: 1.0, 1: 2.0, 2: 0.5})
+    first, second = rows_of(dataset, data), rows_of(dataset, data)
+    assert [len(b) for b in first] == [8, 8, 8, 6]
+    assert sorted(sum(first, [])) == sorted(sum(second, [])) == list(range(30))  # every image once an epoch
+    assert first != second and sum(first, []) != list(range(30))
+    again = batches(data, batch_size=8, shuffle_seed=5)
+    assert rows_of(again, data) == first and rows_of(again, data) == second  # a new run, the same orders
+    weights = np.concatenate([np.asarray(w) for *_, w in dataset])
+    assert sorted(weights.tolist()) == sorted(np.array([1.0, 2.0, 0.5])[data.labels].tolist())
+    assert sum(rows_of(batches(data, batch_size=8), data), []) == list(range(30))  # no seed: in order

@@ -20,7 +20,7 @@ def train_once(params: FitParams, n_classes: int = 3):
     train, val = make_imageset(n_classes=n_classes, seed=0), make_imageset(n_classes=n_classes, seed=1)
     model = build_cnn(SMALL, train.images.shape[1:], n_classes)
     compile_model(model, params)
-    history = fit(model, train, val, params)
+    history = fit(model, train, val, params, seed=0)
     return model, history, val
 
 
@@ -127,7 +127,7 @@ def test_class_weight_reaches_training():
         model = build_cnn(SMALL, train.images.shape[1:], 3)
         params = FitParams(epochs=1, batch_size=8, class_weight=mode)
         compile_model(model, params)
-        history = fit(model, train, val, params)
+        history = fit(model, train, val, params, seed=0)
         assert len(history.history["loss"]) == 1
         return history.history["loss"][0]
 
@@ -145,7 +145,7 @@ def test_every_preset_trains_one_epoch(preset, shape):
     model = build_cnn(layer_specs(preset), shape, 2)
     params = FitParams(epochs=1, batch_size=8)
     compile_model(model, params)
-    history = fit(model, data, data, params)
+    history = fit(model, data, data, params, seed=0)
     assert np.isfinite(history.history["loss"][0])
     assert predict_proba(model, data.images).shape == (16, 2)
 
@@ -178,7 +178,7 @@ data = make_imageset()
 with strategy.scope():
     model = build_cnn(SMALL, data.images.shape[1:], 3)
     compile_model(model, FitParams(epochs=2, batch_size=8))
-history = fit(model, data, data, FitParams(epochs=2, batch_size=8))
+history = fit(model, data, data, FitParams(epochs=2, batch_size=8), seed=0)
 print("replicas", strategy.num_replicas_in_sync, "epochs", len(history.history["loss"]))
 """
 

@@ -1,13 +1,14 @@
 """The tf.data input pipelines Keras trains and validates from.
 
-:func:`batches` makes exactly the batches that Keras' own array input (``model.fit(x, y,
-shuffle=True)``) would make from the images in memory: the same shuffled order each epoch, the
-same batch sizes and the same class weights, since it is Keras' array adapter that orders and
-batches them, run over the images' positions instead of their pixels. Each batch's pixels are
-then read from where the images live (:meth:`ShardedPart.take`: the prepared shards on disk;
-or an ``ImageSet`` in memory) in tf.data's parallel map, in order (``deterministic``), and
-prefetched. So a part larger than memory trains with the batches, and the weights, of a part
-held whole; the shuffle is a full permutation at 8 bytes an image, not a buffer of pixels.
+:func:`batches` reads a batch's pixels from where the images live (:meth:`ShardedPart.take`:
+the prepared shards on disk, or an ``ImageSet`` in memory) in tf.data's parallel map, in order
+(``deterministic``), and prefetches: a part larger than memory trains as one held whole.
+
+Training shuffles the images' positions, not their pixels: a full permutation at 8 bytes an
+image, drawn anew each epoch from a fixed seed (``reshuffle_each_iteration``), so every run
+sees the same sequence of orders. Keras' own array input (``fit(x, y, shuffle=True)``), which
+the stages used before, draws its permutation with TensorFlow's global seed inside a pipeline
+it rebuilds each epoch, and so repeats the first epoch's order in every epoch.
 """
 
 from __future__ import annotations
@@ -31,22 +32,26 @@ class Images(Protocol):
     def take(self, positions: np.ndarray) -> np.ndarray: ...
 
 
-def batches(data: Images, batch_size: int, shuffle: bool = False,
+def batches(data: Images, batch_size: int, shuffle_seed: int | None = None,
             class_weight: dict[int, float] | None = None):
-    """``(images, labels[, sample weights])`` batches of ``data`` as a ``tf.data.Dataset``."""
+    """``(images, labels[, sample weights])`` batches of ``data`` as a ``tf.data.Dataset``: in
+    order, or reshuffled each epoch from ``shuffle_seed``; ``class_weight`` as sample weights."""
     import tensorflow as tf
-    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
 
-    positions = np.arange(len(data), dtype=np.int64)
-    adapter = ArrayDataAdapter(positions, data.labels, batch_size=batch_size, shuffle=shuffle,
-                               class_weight=class_weight)
     shape = tuple(data.image_shape)
+    labels = tf.constant(data.labels)
+    weights = None if class_weight is None else tf.constant(
+        np.array([class_weight[int(k)] for k in data.labels], np.float32))
+    positions = tf.data.Dataset.range(len(data))
+    if shuffle_seed is not None:
+        positions = positions.shuffle(len(data), seed=shuffle_seed, reshuffle_each_iteration=True)
 
-    def with_images(where, labels, *weights):
+    def with_images(where):
         images = tf.numpy_function(data.take, [where], tf.uint8, stateful=False)
         images.set_shape((None, *shape))
-        return (images, labels, *weights)
+        columns = (images, tf.gather(labels, where))
+        return columns if weights is None else (*columns, tf.gather(weights, where))
 
-    dataset = adapter.get_tf_dataset().map(with_images, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(adapter.num_batches))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return (positions.batch(batch_size)
+            .map(with_images, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .prefetch(tf.data.AUTOTUNE))

@@ -128,14 +128,17 @@ def fit(
     params: FitParams,
     callbacks: list[keras.callbacks.Callback] = (),
     initial_epoch: int = 0,
+    *,
+    seed: int,
 ) -> keras.callbacks.History:
     """Train on ``train``, validating each epoch on ``validation``; ``epochs`` counts this call.
 
-    Both are read batch by batch (:func:`imgclf.models.inputs.batches`), in the order Keras
-    would shuffle them in memory."""
+    Both are read batch by batch (:func:`imgclf.models.inputs.batches`); ``train`` is
+    reshuffled each epoch, from ``seed`` and ``initial_epoch`` (a later phase draws other orders)."""
     weights = class_weights(train.labels, len(train.class_names), params.class_weight)
+    shuffle_seed = int(np.random.SeedSequence([seed, initial_epoch]).generate_state(1)[0])
     return model.fit(
-        batches(train, params.batch_size, shuffle=True, class_weight=weights),
+        batches(train, params.batch_size, shuffle_seed, weights),
         validation_data=batches(validation, params.batch_size),
         epochs=initial_epoch + params.epochs,
         initial_epoch=initial_epoch,
