@@ -83,6 +83,10 @@ def test_missing_or_inconsistent_files_name_the_file_and_the_stage_to_run(tmp_pa
     write_shards(tmp_path, two_mib, shard_mb=1)
     with pytest.raises(PipelineError, match="test rows: rows outside the 600 prepared images"):
         gather(tmp_path, np.array([0, 600]), "test rows")
+    shard = tmp_path / shard_name(1)
+    shard.write_bytes(shard.read_bytes()[:-3072])  # its last image lost: the header still says 259
+    with pytest.raises(PipelineError, match=f"{shard_name(1)}: cut short \\(re-run preprocess\\)"):
+        gather(tmp_path, np.array([341, 599]))
     np.save(tmp_path / shard_name(1), np.zeros((3, 32, 32, 3), np.uint8))  # not what the index says
     with pytest.raises(PipelineError, match=f"{shard_name(1)}: holds uint8 \\(3, 32, 32, 3\\), the index says uint8 \\(259, 32, 32, 3\\)"):
         gather(tmp_path, np.array([599]))

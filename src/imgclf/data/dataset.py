@@ -63,13 +63,18 @@ class ImageSet:
 
     def class_counts(self) -> dict[str, int]:
         """Number of images per class name, every class listed."""
-        counts = np.bincount(self.labels, minlength=len(self.class_names))
-        return {name: int(n) for name, n in zip(self.class_names, counts)}
+        return class_counts(self.labels, self.class_names)
 
     def content_sha256(self) -> str:
         """A hash of pixels, labels, class names and given split: equal data, equal hash."""
         return content_sha256(self.images.shape[1:], self.class_names, self.pixel_digests, self.labels,
                               self.given_split)
+
+
+def class_counts(labels: np.ndarray, class_names: tuple[str, ...]) -> dict[str, int]:
+    """Number of ``labels`` per class name, every class listed."""
+    counts = np.bincount(labels, minlength=len(class_names))
+    return {name: int(n) for name, n in zip(class_names, counts)}
 
 
 def pixel_digests(images: np.ndarray) -> np.ndarray:

@@ -5,13 +5,14 @@ how training streams them."""
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from imgclf import layout
-from imgclf.data.dataset import ImageSet
+from imgclf.data.dataset import ImageSet, class_counts
 from imgclf.data.shards import read_index, shard_name
 from imgclf.errors import PipelineError
 
@@ -22,52 +23,63 @@ class ShardReader:
     threads (tf.data's) may read at once."""
 
     def __init__(self, folder: Path) -> None:
-        f = read_index(folder)
+        self._open: dict[int, tuple[int, int]] = {}  # shard number: (file descriptor, data offset)
+        self._opening = threading.Lock()
+        self.index = f = read_index(folder)
         self.folder = folder
         self.sizes = f["shard_sizes"]
         self.image_shape = tuple(int(d) for d in f["image_shape"])
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
         self.row_bytes = int(np.prod(self.image_shape))
-        self._open: dict[int, tuple[int, int]] = {}  # shard number: (file descriptor, data offset)
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
 
+    def check(self, rows: np.ndarray, what: str) -> None:
+        """Refuse ``rows`` that are not rows of the prepared images, naming ``what`` holds them."""
+        if len(rows) and (rows.min() < 0 or rows.max() >= len(self)):
+            raise PipelineError(f"{what}: rows outside the {len(self)} prepared images (re-run split after preprocess)")
+
     def _shard(self, number: int) -> tuple[int, int]:
-        if number not in self._open:
-            path = self.folder / shard_name(number)
-            try:
-                with open(path, "rb") as fh:
-                    version = np.lib.format.read_magic(fh)
-                    header = np.lib.format.read_array_header_2_0 if version >= (2, 0) else np.lib.format.read_array_header_1_0
-                    shape, fortran, dtype = header(fh)
-                    start = fh.tell()
-            except FileNotFoundError:
-                raise PipelineError(f"{path}: not found (run preprocess first)") from None
-            except ValueError as exc:
-                raise PipelineError(f"{path}: not a .npy shard: {exc}") from None
-            if shape != (int(self.sizes[number]), *self.image_shape) or dtype != np.uint8 or fortran:
-                raise PipelineError(f"{path}: holds {dtype} {shape}, the index says uint8 "
-                                    f"{(int(self.sizes[number]), *self.image_shape)} (re-run preprocess)")
-            self._open[number] = (os.open(path, os.O_RDONLY), start)
+        with self._opening:  # tf.data's threads read at once
+            if number not in self._open:
+                self._open[number] = self._open_shard(number)
         return self._open[number]
+
+    def _open_shard(self, number: int) -> tuple[int, int]:
+        """The file descriptor of shard ``number`` and where its pixels start, its header checked."""
+        path = self.folder / shard_name(number)
+        try:
+            with open(path, "rb") as fh:
+                version = np.lib.format.read_magic(fh)
+                header = np.lib.format.read_array_header_2_0 if version >= (2, 0) else np.lib.format.read_array_header_1_0
+                shape, fortran, dtype = header(fh)
+                start = fh.tell()
+        except FileNotFoundError:
+            raise PipelineError(f"{path}: not found (run preprocess first)") from None
+        except ValueError as exc:
+            raise PipelineError(f"{path}: not a .npy shard: {exc}") from None
+        if shape != (int(self.sizes[number]), *self.image_shape) or dtype != np.uint8 or fortran:
+            raise PipelineError(f"{path}: holds {dtype} {shape}, the index says uint8 "
+                                f"{(int(self.sizes[number]), *self.image_shape)} (re-run preprocess)")
+        return os.open(path, os.O_RDONLY), start
 
     def take(self, rows: np.ndarray, what: str = "rows") -> np.ndarray:
         """The images at ``rows`` (in that order), as a new ``(len(rows), H, W, C)`` uint8 array."""
         rows = np.asarray(rows, dtype=np.int64)
-        if len(rows) and (rows.min() < 0 or rows.max() >= len(self)):
-            raise PipelineError(f"{what}: rows outside the {len(self)} prepared images (re-run split after preprocess)")
+        self.check(rows, what)
         images = np.empty((len(rows), *self.image_shape), dtype=np.uint8)
         flat = images.reshape(len(rows), self.row_bytes)
         shard_of = np.searchsorted(self.offsets, rows, side="right") - 1
         for i, (row, number) in enumerate(zip(rows.tolist(), shard_of.tolist())):
             fd, start = self._shard(number)
-            os.preadv(fd, [flat[i]], start + (row - int(self.offsets[number])) * self.row_bytes)
+            if os.preadv(fd, [flat[i]], start + (row - int(self.offsets[number])) * self.row_bytes) != self.row_bytes:
+                raise PipelineError(f"{self.folder / shard_name(number)}: cut short (re-run preprocess)")
         return images
 
     def close(self) -> None:
         """Close the shards' files."""
-        for fd, _ in self._open.values():
+        for fd, _ in getattr(self, "_open", {}).values():
             os.close(fd)
         self._open.clear()
 
@@ -97,19 +109,19 @@ class ShardedPart:
         return self.reader.take(self.rows[positions])
 
     def class_counts(self) -> dict[str, int]:
-        counts = np.bincount(self.labels, minlength=len(self.class_names))
-        return {name: int(n) for name, n in zip(self.class_names, counts)}
+        """Number of images per class name, every class listed."""
+        return class_counts(self.labels, self.class_names)
 
 
 def gather(folder: Path, rows: np.ndarray, what: str = "rows") -> ImageSet:
     """The prepared images at ``rows`` (in that order) in memory, with their labels, class names,
     given split and pixel digests."""
-    f = read_index(folder)
     reader = ShardReader(folder)
     try:
         images = reader.take(rows, what)
     finally:
         reader.close()
+    f = reader.index
     split = f.get("given_split")
     data = ImageSet(images, f["labels"][rows], tuple(str(c) for c in f["class_names"]),
                     None if split is None else split[rows])
@@ -146,7 +158,6 @@ def open_part(name: str, prepared: Path = layout.PREPARED, split: Path = layout.
     path = layout.split_file(name, split)
     rows = load_rows(path)
     reader = ShardReader(prepared)
-    if len(rows) and (rows.min() < 0 or rows.max() >= len(reader)):
-        raise PipelineError(f"{path}: rows outside the {len(reader)} prepared images (re-run split after preprocess)")
-    f = read_index(prepared)
+    reader.check(rows, str(path))
+    f = reader.index
     return ShardedPart(rows, f["labels"][rows], tuple(str(c) for c in f["class_names"]), reader)

@@ -12,9 +12,10 @@
 (``data/split/<part>.npy``): 8 bytes an image, not a copy of the pixels. Readers take a part's
 rows from the shards (:mod:`imgclf.data.parts`).
 
-Why ``.npy`` shards and not TFRecord: a shard opens with ``np.load(mmap_mode="r")`` and any row
-is a slice away, with nothing to parse; scikit-learn, Keras and tf.data all take NumPy arrays;
-and the data stages stay free of TensorFlow.
+Why ``.npy`` shards and not TFRecord: every image is at a fixed offset of its shard, so any
+row is one positioned read with nothing to parse (TFRecord is read in sequence, a protobuf per
+image), a shard also opens with ``np.load(mmap_mode="r")`` for a look by hand, and the data
+stages stay free of TensorFlow.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from typing import Iterable
 import numpy as np
 
 from imgclf import layout
-from imgclf.data.dataset import ImageSet, content_sha256, pixel_digests
+from imgclf.data.dataset import ImageSet, class_counts, content_sha256, pixel_digests
 from imgclf.errors import PipelineError
 from imgclf.outputs import atomic_path, save_arrays, write_json
+from imgclf.params import PreprocessParams
 
 INDEX_FILE = "index.npz"
 
@@ -70,8 +72,7 @@ class ImageIndex:
 
     def class_counts(self) -> dict[str, int]:
         """Number of images per class name, every class listed."""
-        counts = np.bincount(self.labels, minlength=len(self.class_names))
-        return {name: int(n) for name, n in zip(self.class_names, counts)}
+        return class_counts(self.labels, self.class_names)
 
 
 class ShardWriter:
@@ -182,16 +183,17 @@ def save_rows(path: Path, part: ImageIndex) -> None:
             np.save(f, part.rows.astype(np.int64))
 
 
-def save_parts(parts: dict[str, ImageSet], prepared: Path, split: Path, shard_mb: int = 256) -> None:
-    """Write in-memory parts as prepared shards (the parts one after another) and split rows:
-    what preprocess and split would make of them, for tests and benchmarks."""
+def save_parts(parts: dict[str, ImageSet], prepared: Path, split: Path, shard_mb: int | None = None) -> None:
+    """Write in-memory parts as prepared shards (the parts one after another; ``shard_mb`` by
+    default ``preprocess.shard_mb``'s) and split rows: what preprocess and split would make of
+    them, for tests and benchmarks."""
     names = list(parts)
     first = parts[names[0]]
     whole = ImageSet(np.concatenate([parts[n].images for n in names]), np.concatenate([parts[n].labels for n in names]),
                      first.class_names)
     prepared.mkdir(parents=True, exist_ok=True)
     split.mkdir(parents=True, exist_ok=True)
-    index = write_shards(prepared, whole, shard_mb)
+    index = write_shards(prepared, whole, shard_mb or PreprocessParams().shard_mb)
     write_manifest(prepared, index, whole.images.shape[1:], "rgb" if whole.images.shape[-1] == 3 else "grayscale")
     start = 0
     for n in names:
