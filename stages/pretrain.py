@@ -41,7 +41,8 @@ def main() -> None:
                       augmentation=pre.augmentation)
     compile_model(model, pre)
     with model_run(params, STAGE, pre.data.source, pre.model_dump()) as run:
-        history = fit(model, train, validation, pre, callbacks=[epoch_logger(run)], seed=params.seed)
+        history = fit(model, train, validation, pre, callbacks=[epoch_logger(run)], seed=params.seed,
+                      augmentation=pre.augmentation)
         run.log_metric("best_val_accuracy", max(history.history["val_accuracy"]))
     with atomic_dir(layout.PRETRAINED) as out:
         meta = model_meta(f"pretrained_{pre.data.source}", STAGE, source, numerics=record(params.numerics))

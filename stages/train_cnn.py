@@ -63,7 +63,8 @@ def main() -> None:
             weights = class_weights(train.labels, len(train.class_names), cnn.class_weight)
             history = fit_multi_worker(model, strategy, train, validation, cnn, [epoch_logger(run)], params.seed, weights)
         else:
-            history = fit(model, train, validation, cnn, callbacks=[epoch_logger(run)], seed=params.seed)
+            history = fit(model, train, validation, cnn, callbacks=[epoch_logger(run)], seed=params.seed,
+                          augmentation=cnn.augmentation)
         run.log_model(model, "keras")
     with atomic_dir(layout.CNN / name) if chief else scratch_dir() as out:
         saved = save_model(out, model, "keras", model_meta(name, STAGE, train, params.preprocess,

@@ -29,14 +29,15 @@ def main() -> None:
     with model_run(params, STAGE, NAME, tp.model_dump(exclude={"pretrain"}), data) as run:
         compile_model(model, tp.frozen)
         run.log_metric("trainable_weights", trainable_weight_count(model), step=0)
-        frozen = fit(model, train, validation, tp.frozen, callbacks=[epoch_logger(run)], seed=params.seed)
+        frozen = fit(model, train, validation, tp.frozen, callbacks=[epoch_logger(run)], seed=params.seed,
+                     augmentation=tp.augmentation)
 
         done = len(frozen.history["loss"])
         unfreeze_from(model, tp.fine_tune.unfreeze_from, tp.fine_tune.batch_norm)
         compile_model(model, tp.fine_tune)
         run.log_metric("trainable_weights", trainable_weight_count(model), step=done)
         tuned = fit(model, train, validation, tp.fine_tune, callbacks=[epoch_logger(run)], initial_epoch=done,
-                    seed=params.seed)
+                    seed=params.seed, augmentation=tp.augmentation)
         run.log_model(model, "keras")
     history = {k: [float(v) for v in frozen.history[k] + tuned.history[k]] for k in tuned.history}
     with atomic_dir(layout.TRANSFER) as out:

@@ -158,3 +158,12 @@ def test_preset_names_agree_with_the_presets():
     from imgclf.params import PresetName
 
     assert set(get_args(PresetName)) == set(PRESETS)
+
+
+def test_augmentation_in_the_input_pipeline_is_refused_for_multi_worker_training():
+    raw = default_raw()
+    raw["train_cnn"]["lenet"].update(distribution="multi_worker", augmentation={"rotation": 10, "in_pipeline": True})
+    with pytest.raises(PipelineError, match=r"train_cnn\.lenet: .*augmentation\.in_pipeline: multi-worker training runs"):
+        parse_params(raw)
+    raw["train_cnn"]["lenet"]["augmentation"]["in_pipeline"] = False
+    assert parse_params(raw).train_cnn["lenet"].augmentation.rotation == 10

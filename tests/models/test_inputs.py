@@ -5,7 +5,7 @@ from imgclf.data.shards import save_parts
 from imgclf.models.cnn import build_cnn
 from imgclf.models.inputs import batches
 from imgclf.models.training import compile_model, fit, seed_everything
-from imgclf.params import FitParams
+from imgclf.params import AugmentationParams, FitParams
 from tests.helpers import SMALL, make_imageset
 
 PARAMS = FitParams(epochs=3, batch_size=7, learning_rate=0.01, class_weight="balanced")
@@ -56,3 +56,22 @@ def test_each_epoch_is_a_new_permutation_in_batches_of_the_asked_size_and_the_sa
     weights = np.concatenate([np.asarray(w) for *_, w in dataset])
     assert sorted(weights.tolist()) == sorted(np.array([1.0, 2.0, 0.5])[data.labels].tolist())
     assert sum(rows_of(batches(data, batch_size=8), data), []) == list(range(30))  # no seed: in order
+
+
+def test_augmentation_in_the_input_pipeline_leaves_the_model_plain_and_trains_the_same_each_run():
+    augmentation = AugmentationParams(rotation=15, zoom=0.1, horizontal_flip=True, in_pipeline=True)
+    train, validation = make_imageset(seed=0), make_imageset(seed=1)
+
+    def weights(aug) -> bytes:
+        seed_everything(0)
+        model = build_cnn(SMALL, train.image_shape, 3, augmentation=aug)
+        assert not [layer.name for layer in model.layers if layer.name.startswith("augment_")]
+        compile_model(model, PARAMS)
+        fit(model, train, validation, PARAMS, seed=0, augmentation=aug)
+        return b"".join(np.asarray(w).tobytes() for w in model.get_weights())
+
+    first = weights(augmentation)
+    assert weights(augmentation) == first
+    assert weights(None) != first  # the batches were transformed
+    in_the_model = build_cnn(SMALL, train.image_shape, 3, augmentation=augmentation.model_copy(update={"in_pipeline": False}))
+    assert [layer.name for layer in in_the_model.layers if layer.name.startswith("augment_")]

@@ -93,8 +93,9 @@ def augmentation_layers(params: AugmentationParams) -> list[keras.layers.Layer]:
 
 
 def augment(x, params: AugmentationParams | None):
-    """Apply the augmentation layers ``params`` asks for (none when ``None``)."""
-    for layer in augmentation_layers(params) if params else []:
+    """Apply the augmentation layers ``params`` asks for inside the model (none when ``None``,
+    or when ``params.in_pipeline`` puts them in the input pipeline instead)."""
+    for layer in augmentation_layers(params) if params and not params.in_pipeline else []:
         x = layer(x)
     return x
 

@@ -17,6 +17,9 @@ from typing import Protocol
 
 import numpy as np
 
+from imgclf.models.cnn import augmentation_layers
+from imgclf.params import AugmentationParams
+
 
 class Images(Protocol):
     """What an input pipeline reads: an ``ImageSet`` in memory or a ``ShardedPart`` on disk."""
@@ -55,3 +58,19 @@ def batches(data: Images, batch_size: int, shuffle_seed: int | None = None,
     return (positions.batch(batch_size)
             .map(with_images, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .prefetch(tf.data.AUTOTUNE))
+
+
+def augmented(dataset, params: AugmentationParams):
+    """``dataset``'s images through the augmentation layers ``params`` asks for, in tf.data's
+    parallel map (in order): what ``augmentation.in_pipeline`` runs instead of the model."""
+    import tensorflow as tf
+
+    layers = augmentation_layers(params)
+
+    def transform(images, *rest):
+        x = tf.cast(images, tf.float32)
+        for layer in layers:
+            x = layer(x, training=True)
+        return (x, *rest)
+
+    return dataset.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)

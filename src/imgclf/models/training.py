@@ -6,8 +6,8 @@ import keras
 import numpy as np
 
 from imgclf.errors import PipelineError
-from imgclf.models.inputs import Images, batches
-from imgclf.params import FitParams
+from imgclf.models.inputs import Images, augmented, batches
+from imgclf.params import AugmentationParams, FitParams
 
 
 COLLECTIVE_TIMEOUT_S = 120.0  # multi_worker: a step that exchanges nothing this long means a worker is gone
@@ -130,15 +130,20 @@ def fit(
     initial_epoch: int = 0,
     *,
     seed: int,
+    augmentation: AugmentationParams | None = None,
 ) -> keras.callbacks.History:
     """Train on ``train``, validating each epoch on ``validation``; ``epochs`` counts this call.
 
     Both are read batch by batch (:func:`imgclf.models.inputs.batches`); ``train`` is
-    reshuffled each epoch, from ``seed`` and ``initial_epoch`` (a later phase draws other orders)."""
+    reshuffled each epoch, from ``seed`` and ``initial_epoch`` (a later phase draws other orders),
+    and goes through ``augmentation`` when it asks to run in the input pipeline."""
     weights = class_weights(train.labels, len(train.class_names), params.class_weight)
     shuffle_seed = int(np.random.SeedSequence([seed, initial_epoch]).generate_state(1)[0])
+    train_batches = batches(train, params.batch_size, shuffle_seed, weights)
+    if augmentation is not None and augmentation.in_pipeline:
+        train_batches = augmented(train_batches, augmentation)
     return model.fit(
-        batches(train, params.batch_size, shuffle_seed, weights),
+        train_batches,
         validation_data=batches(validation, params.batch_size),
         epochs=initial_epoch + params.epochs,
         initial_epoch=initial_epoch,

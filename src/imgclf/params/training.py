@@ -96,6 +96,9 @@ class AugmentationParams(Section):
     zoom: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.0, description="fraction, in or out")
     horizontal_flip: bool = Field(False, description="mirror left to right at random")
     fill_mode: Literal["reflect", "wrap", "constant", "nearest"] = Field("nearest", description="how new pixels are filled")
+    in_pipeline: bool = Field(False, description="run the transforms in the tf.data input pipeline, beside the "
+                              "training step, instead of inside the model (faster on a CPU: bench/augmentation.py); "
+                              "the same transforms, other random draws")
 
 
 class ModelSpecParams(FitParams):
@@ -105,6 +108,13 @@ class ModelSpecParams(FitParams):
     augmentation: AugmentationParams | None = Field(None, description="null: none")
     distribution: Literal["auto", "none", "mirrored", "multi_worker"] = Field(
         "auto", description="auto: mirrored over the GPUs when there are several; multi_worker: configured by TF_CONFIG")
+
+    @model_validator(mode="after")
+    def _augmentation_where_multi_worker_runs_it(self) -> "ModelSpecParams":
+        if self.distribution == "multi_worker" and self.augmentation is not None and self.augmentation.in_pipeline:
+            raise ValueError("augmentation.in_pipeline: multi-worker training runs the augmentation inside the "
+                             "model; set it false")
+        return self
 
 
 class CnnParams(ModelSpecParams):
