@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from imgclf import layout
-from imgclf.data.parts import gather, load_part, load_prepared
+from imgclf.data.parts import gather, load_part, load_prepared, open_part
 from imgclf.data.shards import INDEX_FILE, index_content_sha256, load_index, save_parts, save_rows, shard_name, write_shards
 from imgclf.data.splitting import duplicates_across, keep_given_split, stratified_split
 from imgclf.errors import PipelineError
@@ -94,6 +94,9 @@ def test_missing_or_inconsistent_files_name_the_file_and_the_stage_to_run(tmp_pa
     with pytest.raises(PipelineError, match=f"{shard_name(0)}: not found"):
         gather(tmp_path, np.array([0]))
     (tmp_path / "split").mkdir()
+    np.save(tmp_path / "split" / "train.npy", np.array([1, 2]))
+    with pytest.raises(PipelineError, match=f"{shard_name(0)}: not found"):  # when opened, before any training
+        open_part("train", tmp_path, tmp_path / "split")
     np.save(tmp_path / "split" / "test.npy", np.zeros((2, 2)))
     with pytest.raises(PipelineError, match="test.npy: not a valid split part: float64 \\(2, 2\\)"):
         load_part("test", tmp_path, tmp_path / "split")

@@ -40,6 +40,11 @@ class ShardReader:
         if len(rows) and (rows.min() < 0 or rows.max() >= len(self)):
             raise PipelineError(f"{what}: rows outside the {len(self)} prepared images (re-run split after preprocess)")
 
+    def open_shards(self, rows: np.ndarray) -> None:
+        """Open (and check) every shard that holds one of ``rows``."""
+        for number in np.unique(np.searchsorted(self.offsets, rows, side="right") - 1).tolist():
+            self._shard(number)
+
     def _shard(self, number: int) -> tuple[int, int]:
         with self._opening:  # tf.data's threads read at once
             if number not in self._open:
@@ -159,5 +164,6 @@ def open_part(name: str, prepared: Path = layout.PREPARED, split: Path = layout.
     rows = load_rows(path)
     reader = ShardReader(prepared)
     reader.check(rows, str(path))
+    reader.open_shards(rows)  # a missing or wrong shard stops here, not in the middle of training
     f = reader.index
     return ShardedPart(rows, f["labels"][rows], tuple(str(c) for c in f["class_names"]), reader)
