@@ -7,7 +7,7 @@ from imgclf.errors import PipelineError
 from imgclf.params import parse_params
 from imgclf.params.sweep import load_sweep, parse_sweep
 from imgclf.tracking.experiment import apply, load_config
-from imgclf.tracking.sweep_trials import check_keys, exp_run_command, trial_name, trial_overrides
+from imgclf.tracking.sweep_trials import check_keys, exp_run_command, trial_name, trial_overrides, workspace_vanished
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -48,3 +48,12 @@ def test_a_key_or_value_params_yaml_refuses_is_named(params, message):
     with pytest.raises(PipelineError) as error:
         check_keys(sweep, {}, PARAMS, "s.yaml")
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+def test_only_a_finished_experiments_vanished_workspace_makes_exp_show_try_again():
+    # What `dvc exp show` said in a CI run, as an experiment finished and its workspace was removed.
+    seen = ("dvc exp show failed: ERROR: failed to show experiments - directory "
+            "'/tmp/pytest-of-root/pytest-306/pipeline0/.dvc/tmp/exps/tmpbbgqva4b/.dvc' does not exist")
+    assert workspace_vanished(seen)
+    assert not workspace_vanished("dvc exp show failed: ERROR: you are not inside of a DVC repository")
+    assert not workspace_vanished("dvc exp show failed: ERROR: directory '/home/me/project/data' does not exist")

@@ -56,11 +56,34 @@ def check_keys(sweep: Sweep, config: dict, params: dict, source: str) -> None:
                 raise PipelineError(f"{source}: {where} = {value!r} is not valid in params.yaml: {detail}") from None
 
 
+SHOW_TRIES, SHOW_WAIT_S = 5, 2.0
+
+
+def workspace_vanished(message: str) -> bool:
+    """Whether ``dvc exp show`` failed only because a queued experiment's temporary workspace
+    (``.dvc/tmp/exps/tmp...``) was removed while it read it: the experiment had just finished,
+    and the same command a moment later succeeds."""
+    return "does not exist" in message and "/.dvc/tmp/exps/tmp" in message
+
+
+def exp_show() -> list:
+    """``dvc exp show --json``, tried again (:data:`SHOW_TRIES` times, :data:`SHOW_WAIT_S` apart)
+    while it fails on an experiment's vanished workspace."""
+    for attempt in range(1, SHOW_TRIES + 1):
+        try:
+            return json.loads(dvc("exp", "show", "--json", "--force") or "[]")
+        except PipelineError as exc:
+            if attempt == SHOW_TRIES or not workspace_vanished(str(exc)):
+                raise
+            time.sleep(SHOW_WAIT_S)
+    return []
+
+
 def experiments() -> dict[str, dict]:
     """The experiments of ``HEAD``, from ``dvc exp show --json``: name -> ``state`` (done, queued,
     running, failed), ``data`` (params, metrics) and ``pid`` (of a running one's executor)."""
     found: dict[str, dict] = {}
-    for baseline in json.loads(dvc("exp", "show", "--json", "--force") or "[]"):
+    for baseline in exp_show():
         for experiment in baseline.get("experiments") or []:
             executor, revs = experiment.get("executor") or {}, experiment.get("revs") or []
             if not experiment.get("name") or not revs:
