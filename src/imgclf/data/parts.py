@@ -26,6 +26,7 @@ class ShardReader:
         self._open: dict[int, tuple[int, int]] = {}  # shard number: (file descriptor, data offset)
         self._opening = threading.Lock()
         self.index = f = read_index(folder)
+        self.class_names = tuple(str(c) for c in f["class_names"])
         self.folder = folder
         self.sizes = f["shard_sizes"]
         self.image_shape = tuple(int(d) for d in f["image_shape"])
@@ -118,25 +119,25 @@ class ShardedPart:
         return class_counts(self.labels, self.class_names)
 
 
-def gather(folder: Path, rows: np.ndarray, what: str = "rows") -> ImageSet:
-    """The prepared images at ``rows`` (in that order) in memory, with their labels, class names,
-    given split and pixel digests."""
+def gather(folder: Path, rows: np.ndarray | None, what: str = "rows") -> ImageSet:
+    """The prepared images at ``rows`` (in that order; None: all of them) in memory, with their
+    labels, class names, given split and pixel digests."""
     reader = ShardReader(folder)
+    rows = np.arange(len(reader)) if rows is None else rows
     try:
         images = reader.take(rows, what)
     finally:
         reader.close()
     f = reader.index
     split = f.get("given_split")
-    data = ImageSet(images, f["labels"][rows], tuple(str(c) for c in f["class_names"]),
-                    None if split is None else split[rows])
+    data = ImageSet(images, f["labels"][rows], reader.class_names, None if split is None else split[rows])
     data.__dict__["pixel_digests"] = f["pixel_digests"][rows]
     return data
 
 
 def load_prepared(folder: Path = layout.PREPARED) -> ImageSet:
     """Every prepared image in memory, in index order."""
-    return gather(folder, np.arange(len(read_index(folder)["labels"])), str(folder))
+    return gather(folder, None, str(folder))
 
 
 def load_rows(path: Path) -> np.ndarray:
@@ -165,5 +166,4 @@ def open_part(name: str, prepared: Path = layout.PREPARED, split: Path = layout.
     reader = ShardReader(prepared)
     reader.check(rows, str(path))
     reader.open_shards(rows)  # a missing or wrong shard stops here, not in the middle of training
-    f = reader.index
-    return ShardedPart(rows, f["labels"][rows], tuple(str(c) for c in f["class_names"]), reader)
+    return ShardedPart(rows, reader.index["labels"][rows], reader.class_names, reader)
