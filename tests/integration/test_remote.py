@@ -28,8 +28,8 @@ def stages_listed(status: subprocess.CompletedProcess) -> set[str]:
 
 
 def remotes(root: Path) -> list[str]:
-    """`dvc remote list`'s words: name, resolved URL, "(default)" (the table wraps long paths)."""
-    return dvc(root, "remote", "list").stdout.split()
+    """`dvc remote list`'s words: name, resolved URL, "(default)" (a terminal wide enough that no path wraps)."""
+    return dvc(root, "remote", "list", COLUMNS="100000").stdout.split()
 
 
 def test_a_clone_pulls_the_results_and_reruns_only_what_it_changed(pipeline, tmp_path):

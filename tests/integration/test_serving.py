@@ -13,6 +13,8 @@ import base64
 import json
 import os
 import shutil
+import subprocess
+import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -26,7 +28,6 @@ from imgclf.models.store import model_meta, save_model
 from imgclf.models.training import compile_model, fit, seed_everything
 from imgclf.params import FitParams, PreprocessParams
 from imgclf.serving.logged_model import log_image_model
-from imgclf.serving.predict import predict
 from imgclf.tracking.registry import register_candidate
 from imgclf.tracking.store import use_experiment
 from tests.helpers import SMALL, bomb_png, make_imageset
@@ -87,6 +88,18 @@ def image_files(folder: Path) -> list[Path]:
     return files + [folder / "cut.jpg", folder / "notes.jpg", folder / "bomb.png"]
 
 
+def predicted(directory: Path, files: list[Path]) -> list[dict]:
+    """``predict``'s rows for ``files``, from a fresh process in the server's environment (this
+    process's TensorFlow may have loaded under other numerics settings than a user's shell gives)."""
+    script = ("import json, sys; from pathlib import Path; from imgclf.serving.predict import predict; "
+              "table = predict(Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]], (%r, %r)); "
+              "print(json.dumps(table.drop(columns='file').to_dict(orient='records')))" % GREY_ZONE)
+    result = subprocess.run([sys.executable, "-c", script, str(directory), *map(str, files)], cwd=directory,
+                            env=user_env(directory.parents[2]), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def invoke(url: str, body: bytes) -> list[dict]:
     request = urllib.request.Request(f"{url}/invocations", body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=120) as response:
@@ -122,12 +135,12 @@ def server(tmp_path_factory):
 def test_real_images_get_the_answers_predict_gives(server):
     url, directory, files = server
     answers = invoke(url, images_body([b64(path) for path in files]))
-    expected = predict(directory, files, GREY_ZONE).drop(columns="file").to_dict(orient="records")
+    expected = predicted(directory, files)
     assert answers == expected  # every field, every probability to the last bit
     for name, answer in zip(NAMES, answers):
         assert answer["predicted"] == name and answer["error"] is None and isinstance(answer["uncertain"], bool)
         assert sum(answer[f"p_{n}"] for n in NAMES) == pytest.approx(1.0)
-    one = predict(directory, files[:1], GREY_ZONE).drop(columns="file").to_dict(orient="records")
+    one = predicted(directory, files[:1])
     assert invoke(url, images_body([b64(files[0])])) == one  # a batch of one
     assert invoke(url, json.dumps({"dataframe_records": [{"image": b64(files[0])}]}).encode()) == one
 
