@@ -42,14 +42,15 @@ def dvc(*args: str, check: bool = True) -> str:
     return result.stdout
 
 
-def queue_status() -> dict[str, str]:
-    """``dvc queue status`` as name -> Queued, Running, Success or Failed."""
-    status = {}
-    for line in dvc("queue", "status").splitlines()[1:]:
-        words = line.split()
-        if len(words) >= 3 and words[-1] in STATES:
-            status[words[1]] = words[-1]
-    return status
+def queue_status(root: Path = Path(".")) -> dict[str, str]:
+    """What ``dvc queue status`` lists, as name -> Queued, Running, Success or Failed (the latest
+    task of a name last). Asked of DVC in this process: a sweep polls it every few seconds, and
+    the command costs half a second of CPU (Python and DVC starting) against 15 ms here."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        tasks = repo.experiments.celery_queue.status()
+    return {task["name"]: task["status"] for task in tasks if task.get("name") and task.get("status") in STATES}
 
 
 def is_worker(pid: int) -> bool:
