@@ -6,8 +6,7 @@ from functools import partial
 import mlflow
 
 from imgclf import layout
-from imgclf.data.dataset import ImageSet
-from imgclf.data.parts import load_part
+from imgclf.data.parts import ShardedPart, open_part
 from imgclf.errors import run_stage
 from imgclf.evaluation.comparison import published_figure, write_comparison
 from imgclf.evaluation.model_card import CardFacts, dataset_facts, model_card, stage_params
@@ -38,19 +37,20 @@ def model_kinds(params: Params) -> dict[str, tuple]:
     return kinds
 
 
-def evaluation_of(model: LoadedModel, directory, test: ImageSet, validation: ImageSet | None,
+def evaluation_of(model: LoadedModel, directory, test: ShardedPart, validation: ShardedPart | None,
                   ev: EvaluateParams) -> ModelEvaluation:
-    """What one model's report is drawn from: its test probabilities, history, feature maps and Grad-CAM."""
+    """What one model's report is drawn from: its test probabilities, history, feature maps and Grad-CAM.
+    The parts stay on disk: a CNN reads them a batch at a time, the report the few images it shows."""
     history = read_json(directory / "history.json") if (directory / "history.json").exists() else None
     maps, explain = None, None
     if model.meta["framework"] == "keras":
         if ev.feature_map_images:
-            maps = conv_activations(model.model, test.images[: ev.feature_map_images])
+            maps = conv_activations(model.model, test[: ev.feature_map_images])
         explain = partial(gradcam, model.model) if last_conv_path(model.model) else None
     return ModelEvaluation(
-        model.name, test.labels, model.predict_proba(test.images), test.class_names, history=history,
-        images=test.images, feature_maps=maps, explain=explain,
-        validation=(validation.labels, model.predict_proba(validation.images)) if validation else None,
+        model.name, test.labels, model.predict_proba(test), test.class_names, history=history,
+        images=test, feature_maps=maps, explain=explain,
+        validation=(validation.labels, model.predict_proba(validation)) if validation else None,
     )
 
 
@@ -75,8 +75,8 @@ def evaluate(params: Params) -> None:
     """Score every trained model on the test split, write the reports, log them and register the best."""
     ev, experiment = params.evaluate, params.mlflow.experiment
     directories = layout.model_dirs([m.name for m in params.train_baselines.models], list(params.train_cnn))
-    test = load_part("test")
-    validation = load_part("validation") if ev.temperature_scaling else None
+    test = open_part("test")
+    validation = open_part("validation") if ev.temperature_scaling else None
     results: dict[str, dict[str, float]] = {}
     numerics: dict[str, dict] = {"evaluate": record(params.numerics)}
     evaluations: dict[str, tuple[ModelEvaluation, LoadedModel]] = {}  # for the best model's card
@@ -126,7 +126,7 @@ def evaluate(params: Params) -> None:
         if verdict["registered_model"] and verdict["model"] in trained:
             # What is registered is the model that serves images: it decodes and preprocesses as training did.
             directory, training_run = trained[verdict["model"]]
-            model_uri = log_image_model(directory, ev.grey_zone, params.preprocess.max_pixels, test.images[:2])
+            model_uri = log_image_model(directory, ev.grey_zone, params.preprocess.max_pixels, test[:2])
             version = register_candidate(verdict["registered_model"], model_uri, verdict["gate"], card=card,
                                          tags={"model": verdict["model"], "training_run": training_run})
     print(f"evaluate: {describe_verdict(verdict, version)}")

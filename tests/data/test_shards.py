@@ -44,6 +44,18 @@ def test_gather_takes_rows_across_shards_in_the_order_asked(tmp_path, two_mib):
     assert gather(tmp_path, np.array([], dtype=np.int64)).images.shape == (0, 32, 32, 3)
 
 
+def test_an_open_part_is_indexed_as_the_array_of_its_images_is(tmp_path, two_mib):
+    """What evaluate reads a batch, a gallery or one image at a time, across the two shards."""
+    parts = {"test": two_mib}
+    save_parts(parts, tmp_path / "prepared", tmp_path / "split", shard_mb=1)
+    part, images = open_part("test", tmp_path / "prepared", tmp_path / "split"), two_mib.images
+    for index in (slice(None), slice(300, 400), slice(-3, None), np.array([599, 0, 341]), np.array([], dtype=int)):
+        np.testing.assert_array_equal(part[index], images[index])
+    np.testing.assert_array_equal(part[341], images[341])
+    np.testing.assert_array_equal(part[np.int64(-1)], images[-1])
+    assert part[7].shape == (32, 32, 3) and part[:0].shape == (0, 32, 32, 3)
+
+
 def test_a_split_of_the_index_alone_gathers_the_same_parts_as_a_split_in_memory(tmp_path, two_mib):
     write_shards(tmp_path / "prepared", two_mib, shard_mb=1)
     on_index = stratified_split(load_index(tmp_path / "prepared"), 0.7, 0.15, 0.15, seed=3)

@@ -48,3 +48,4 @@ def test_panels_return_their_lines(two_models):
     assert [line.get_label() for line in loss] == ["loss", "val_loss"]
     both = charts.before_after_panel([{"x": 0, "y": 1}], [{"x": 0, "y": 2}], "x", ["y"], ax=ax)
     assert [line.get_label() for line in both] == ["y (before)", "y (after)"]
+

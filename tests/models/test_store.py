@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import skops.io
 
+from imgclf.data.parts import open_part
+from imgclf.data.shards import save_parts
 from imgclf.models.baselines import build_baseline
 from imgclf.models.cnn import build_cnn
 from imgclf.errors import PipelineError
@@ -31,6 +33,20 @@ def test_keras_round_trip(tmp_path):
     save_model(tmp_path / "k", model, "keras", {"name": "k"})
     loaded = load_model(tmp_path / "k")
     assert loaded.predict_proba(data.images).shape == (len(data), 2)
+
+
+def test_a_part_read_from_its_shards_gets_the_probabilities_of_its_images_in_memory(tmp_path, imageset):
+    """What evaluate does: the test part stays on disk, a CNN reads it a batch at a time."""
+    save_parts({"test": imageset}, tmp_path / "prepared", tmp_path / "split")
+    part = open_part("test", tmp_path / "prepared", tmp_path / "split")
+    cnn = build_cnn(layer_specs(CnnParams(architecture=[{"type": "flatten"}]).architecture), imageset.images.shape[1:], 3)
+    save_model(tmp_path / "k", cnn, "keras", {"name": "k"})
+    baseline = build_baseline(LogisticRegressionParams(name="lr", kind="logistic_regression"), 0)
+    baseline.fit(imageset.images, imageset.labels)
+    save_model(tmp_path / "lr", baseline, "sklearn", {"name": "lr"})
+    for directory in (tmp_path / "k", tmp_path / "lr"):
+        loaded = load_model(directory)
+        np.testing.assert_array_equal(loaded.predict_proba(part), loaded.predict_proba(imageset.images))
 
 
 class NotAModel:

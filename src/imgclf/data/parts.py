@@ -114,6 +114,13 @@ class ShardedPart:
         """The images at ``positions`` in this part (0 to ``len - 1``)."""
         return self.reader.take(self.rows[positions])
 
+    def __getitem__(self, index: int | slice | np.ndarray) -> np.ndarray:
+        """Images read from the shards as an array of the part's images would give them: one
+        image for an int, a batch for a slice or an array of positions."""
+        if isinstance(index, (int, np.integer)):
+            return self.take(np.arange(len(self))[[index]])[0]
+        return self.take(np.arange(len(self))[index])
+
     def class_counts(self) -> dict[str, int]:
         """Number of images per class name, every class listed."""
         return class_counts(self.labels, self.class_names)

@@ -26,7 +26,8 @@ from imgclf.outputs import atomic_path  # noqa: E402
 TAKEN = "share of images taken, by decreasing score"
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
+def save_figure(fig: plt.Figure, path: Path) -> None:
+    """``fig`` written as the PNG ``path`` (atomically), then closed."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
@@ -45,11 +46,6 @@ def _label_rotation(names) -> float:
     """Slanted column labels when more than three classes have names longer than three
     characters, so that they do not run into each other; digits and short names stay level."""
     return 45.0 if len(names) > 3 and max(len(str(n)) for n in names) > 3 else 0.0
-
-
-def _show_image(ax: Axes, image: np.ndarray) -> None:
-    """An NHWC image: grey for one channel, in colour for three."""
-    ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
 
 
 def confusion_panel(matrix: np.ndarray, class_names, values_format: str = "d",
@@ -171,7 +167,7 @@ def confusion_matrix_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: 
         confusion_panel(matrix, class_names, ".2f" if normalize else "d", ax=ax)
         ax.set_title(subtitle)
     fig.suptitle(f"{title}: confusion matrix")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def reliability_chart(curve: list[dict], n_bins: int, binary: bool, title: str, path: Path,
@@ -193,7 +189,7 @@ def reliability_chart(curve: list[dict], n_bins: int, binary: bool, title: str, 
     bottom.set_xlabel("P(positive class)" if binary else "top-label confidence")
     bottom.set_ylabel("images")
     bottom.set_xlim(0, 1)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def lift_chart(curves: dict[str, list[dict]], title: str, path: Path) -> None:
@@ -202,7 +198,7 @@ def lift_chart(curves: dict[str, list[dict]], title: str, path: Path) -> None:
     lift_panel(curves, ax=left)
     gains_panel(curves, ax=right)
     fig.suptitle(f"{title}: lift (one class against the rest)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def roc_pr_chart(curves: dict[str, list[dict]], title: str, path: Path) -> None:
@@ -211,14 +207,14 @@ def roc_pr_chart(curves: dict[str, list[dict]], title: str, path: Path) -> None:
     roc_panel(curves["roc"], ax=left, chance_level=True)
     pr_panel(curves["pr"], ax=right)
     fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def grey_zone_chart(curve: list[dict], chosen: dict[str, float], binary: bool, title: str, path: Path) -> None:
     """Accuracy on the kept cases against coverage as the abstain band widens; the chosen band marked."""
     fig, ax = plt.subplots(figsize=(6, 5))
     grey_zone_panel(curve, chosen, binary, title, ax=ax)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def learning_curves_chart(rows: list[dict], title: str, path: Path) -> None:
@@ -227,46 +223,7 @@ def learning_curves_chart(rows: list[dict], title: str, path: Path) -> None:
     learning_curve_panel(rows, "loss", ax=left)
     learning_curve_panel(rows, "accuracy", ax=right)
     fig.suptitle(f"{title}: learning curves")
-    _save(fig, path)
-
-
-def gallery_chart(images: np.ndarray, y_true: np.ndarray, proba: np.ndarray, index: np.ndarray,
-                  class_names: tuple[str, ...], title: str, path: Path) -> None:
-    """A grid of test images with their true class, the prediction and its probability."""
-    columns = 4
-    rows = max(1, int(np.ceil(len(index) / columns)))
-    fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.9 * rows), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, i in zip(axes.ravel(), index):
-        _show_image(ax, images[i])
-        predicted = int(proba[i].argmax())
-        ax.set_title(f"true {class_names[y_true[i]]}\npredicted {class_names[predicted]} ({proba[i, predicted]:.2f})", fontsize=9)
-    if not len(index):
-        axes[0, 0].text(0, 0.5, "no misclassified test image", fontsize=12)
-    fig.suptitle(f"{title}: misclassified test images (seeded sample)")
-    _save(fig, path)
-
-
-def feature_maps_chart(activations: list[tuple[str, np.ndarray]], images: np.ndarray, title: str, path: Path,
-                       channels: int = 8) -> None:
-    """For each image (rows): the image, then the first ``channels`` maps of each conv layer."""
-    n_images = len(images)
-    columns = 1 + channels * len(activations)
-    fig, axes = plt.subplots(n_images, columns, figsize=(1.3 * columns, 1.5 * n_images), squeeze=False)
-    for r in range(n_images):
-        _show_image(axes[r, 0], images[r])
-        col = 1
-        for name, maps in activations:
-            for c in range(min(channels, maps.shape[-1])):
-                axes[r, col].imshow(maps[r, ..., c], cmap="viridis")
-                if r == 0:
-                    axes[r, col].set_title(f"{name}[{c}]", fontsize=7)
-                col += 1
-    for ax in axes.ravel():
-        ax.axis("off")
-    fig.suptitle(f"{title}: feature maps of the first convolutional layers")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def before_after_chart(before: list[dict] | None, after: list[dict] | None, x: str, ys: list[str], title: str,
@@ -275,7 +232,7 @@ def before_after_chart(before: list[dict] | None, after: list[dict] | None, x: s
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     before_after_panel(before, after, x, ys, ax=ax)
     ax.set_title(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def confusion_before_after_chart(before: list[dict] | None, after: list[dict] | None, title: str, path: Path) -> None:
@@ -293,4 +250,4 @@ def confusion_before_after_chart(before: list[dict] | None, after: list[dict] | 
         confusion_panel(counts, names, ax=ax)
         ax.set_title(when)
     fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)

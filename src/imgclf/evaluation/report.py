@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from imgclf.errors import PipelineError
-from imgclf.evaluation import charts
+from imgclf.evaluation import charts, image_charts
 from imgclf.evaluation.curves import (
     confusion_cells, gains_rows, grey_zone_curve, history_rows, lift_table, misclassified_sample, reliability_curve,
     reliability_per_class, roc_and_pr,
@@ -20,12 +21,20 @@ from imgclf.outputs import write_json
 from imgclf.params import EvaluateParams
 
 
+class Images(Protocol):
+    """Images indexed as a NumPy array of them is: an array, or a split part read from its shards."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index) -> np.ndarray: ...
+
+
 @dataclass(frozen=True, eq=False)
 class ModelEvaluation:
     """One model's predictions on the test split, and what else its report can show.
 
-    ``images``: the test images, for a gallery of misclassified ones (and ``feature_maps``,
-    ``(layer name, activations)`` of the first ones). ``validation``: (labels, probabilities)
+    ``images``: the test images (an array, or the test part read from its shards), for a gallery
+    of misclassified ones (and ``feature_maps``, ``(layer name, activations)`` of the first ones). ``validation``: (labels, probabilities)
     on the validation split, to fit temperature scaling there. ``explain``: images to Grad-CAM heat
     maps of their predicted class (Keras CNNs), overlaid on the misclassified gallery.
     """
@@ -35,7 +44,7 @@ class ModelEvaluation:
     proba: np.ndarray
     class_names: tuple[str, ...]
     history: dict[str, list[float]] | None = None
-    images: np.ndarray | None = None
+    images: Images | None = None
     validation: tuple[np.ndarray, np.ndarray] | None = None
     feature_maps: list[tuple[str, np.ndarray]] | None = None
     explain: Callable[[np.ndarray], np.ndarray] | None = None
@@ -94,12 +103,13 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
 
             shown = model.images[wrong]
             shown = np.stack([overlay(image, heat) for image, heat in zip(shown, model.explain(shown))])
-            charts.gallery_chart(shown, y_true[wrong], proba[wrong], np.arange(len(wrong)), class_names,
+            image_charts.gallery_chart(shown, y_true[wrong], proba[wrong], np.arange(len(wrong)), class_names,
                                  f"{name} (Grad-CAM of the predicted class)", figures / "misclassified.png")
         else:
-            charts.gallery_chart(model.images, y_true, proba, wrong, class_names, name, figures / "misclassified.png")
+            image_charts.gallery_chart(model.images[wrong], y_true[wrong], proba[wrong], np.arange(len(wrong)), class_names,
+                                 name, figures / "misclassified.png")
     if model.feature_maps:
-        charts.feature_maps_chart(model.feature_maps, model.images[: len(model.feature_maps[0][1])], name,
+        image_charts.feature_maps_chart(model.feature_maps, model.images[: len(model.feature_maps[0][1])], name,
                                   figures / "feature_maps.png")
     metrics = classification_metrics(y_true, proba, class_names)
     metrics.update({"grey_zone_coverage": zone["coverage"], "grey_zone_accuracy": zone["accuracy_kept"]})

@@ -12,8 +12,10 @@ import numpy as np
 BATCH = 512
 
 
-def predict_proba(model: keras.Model, images: np.ndarray) -> np.ndarray:
+def predict_proba(model: keras.Model, images) -> np.ndarray:
     """Class probabilities ``(N, K)`` in float64, rows summing to 1; a sigmoid unit gives two columns.
+    ``images``: an array, or anything sliced like one (a split part read from its shards a batch at
+    a time).
 
     Batches of :data:`BATCH` through ``predict_on_batch``: the very numbers of ``model.predict(images,
     batch_size=512)``, without the data pipeline ``predict`` builds at every call (some 0.2 s, which a

@@ -28,13 +28,18 @@ class LoadedModel:
     def name(self) -> str:
         return self.meta["name"]
 
-    def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(N, K)`` in float64 for uint8 NHWC images; rows sum to 1."""
+    def predict_proba(self, images) -> np.ndarray:
+        """Class probabilities ``(N, K)`` in float64 for uint8 NHWC images; rows sum to 1.
+
+        ``images``: an array, or anything sliced like one (a split part read from its shards). A
+        Keras model reads it a batch at a time; a scikit-learn model takes it whole, in memory
+        (its numbers depend on the batch, and the baselines hold their parts in memory anyway).
+        """
         if self.meta["framework"] == "keras":
             from imgclf.models.inference import predict_proba
 
             return predict_proba(self.model, images)
-        p = self.model.predict_proba(images).astype(np.float64)
+        p = self.model.predict_proba(np.asarray(images[:])).astype(np.float64)
         return p / p.sum(axis=1, keepdims=True)
 
 
