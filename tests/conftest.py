@@ -9,6 +9,9 @@ from tests.helpers import make_imageset
 
 pytest_plugins = ["tests.ci_required"]
 
+# The modules of the longest tests (2 to 3 minutes each on 2 cores), started first.
+LONGEST_FIRST = ("tests.integration.test_sweep", "tests.integration.test_queue")
+
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -21,10 +24,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
     items.sort(key=lambda item: (item.get_closest_marker("integration") is None,
                                  item.module.__name__ not in LONGEST_FIRST))
-
-
-# The modules of the longest tests (2 to 3 minutes each on 2 cores), started first.
-LONGEST_FIRST = ("tests.integration.test_sweep", "tests.integration.test_queue")
 
 
 @pytest.fixture

@@ -117,9 +117,8 @@ class ShardedPart:
     def __getitem__(self, index: int | slice | np.ndarray) -> np.ndarray:
         """Images read from the shards as an array of the part's images would give them: one
         image for an int, a batch for a slice or an array of positions."""
-        if isinstance(index, (int, np.integer)):
-            return self.take(np.arange(len(self))[[index]])[0]
-        return self.take(np.arange(len(self))[index])
+        rows = self.rows[index]
+        return self.reader.take(rows) if rows.ndim else self.reader.take(rows[None])[0]
 
     def class_counts(self) -> dict[str, int]:
         """Number of images per class name, every class listed."""

@@ -55,17 +55,17 @@ def _grid_figure(rows: int, columns: int, title_space: float, inches: float) -> 
     return fig, fig.add_axes((0, 0, 1, 1))
 
 
-def gallery_chart(images: np.ndarray, y_true: np.ndarray, proba: np.ndarray, index: np.ndarray,
-                  class_names: tuple[str, ...], title: str, path: Path) -> None:
+def gallery_chart(images: np.ndarray, y_true: np.ndarray, proba: np.ndarray, class_names: tuple[str, ...],
+                  title: str, path: Path) -> None:
     """A grid of test images with their true class, the prediction and its probability."""
     columns, title_space = 4, 0.3
-    fig, ax = _grid_figure(max(1, -(-len(index) // columns)), columns, title_space, 2.0)
+    fig, ax = _grid_figure(max(1, -(-len(images) // columns)), columns, title_space, 2.0)
     titles = []
-    for i in index:
-        predicted = int(proba[i].argmax())
-        titles.append(f"true {class_names[y_true[i]]}\npredicted {class_names[predicted]} ({proba[i, predicted]:.2f})")
-    image_grid_panel([image_style(images[i]) for i in index], titles, columns, title_space, 9, ax=ax)
-    if not len(index):
+    for label, p in zip(y_true, proba):
+        predicted = int(p.argmax())
+        titles.append(f"true {class_names[label]}\npredicted {class_names[predicted]} ({p[predicted]:.2f})")
+    image_grid_panel([image_style(image) for image in images], titles, columns, title_space, 9, ax=ax)
+    if not len(images):
         ax.text(0.5, 0.5, "no misclassified test image", fontsize=12, transform=ax.transAxes, ha="center")
     fig.suptitle(f"{title}: misclassified test images (seeded sample)", y=1.02)
     save_figure(fig, path)

@@ -34,8 +34,8 @@ class ModelEvaluation:
     """One model's predictions on the test split, and what else its report can show.
 
     ``images``: the test images (an array, or the test part read from its shards), for a gallery
-    of misclassified ones (and ``feature_maps``, ``(layer name, activations)`` of the first ones). ``validation``: (labels, probabilities)
-    on the validation split, to fit temperature scaling there. ``explain``: images to Grad-CAM heat
+    of misclassified ones (and ``feature_maps``, ``(layer name, activations)`` of the first
+    ones). ``validation``: (labels, probabilities) on the validation split, to fit temperature scaling there. ``explain``: images to Grad-CAM heat
     maps of their predicted class (Keras CNNs), overlaid on the misclassified gallery.
     """
 
@@ -98,19 +98,17 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
         charts.learning_curves_chart(history, name, figures / "learning_curves.png")
     if model.images is not None:
         wrong = misclassified_sample(y_true, proba, 16, seed)
+        shown, gallery_title = model.images[wrong], name
         if model.explain is not None and len(wrong):
             from imgclf.models.gradcam import overlay
 
-            shown = model.images[wrong]
             shown = np.stack([overlay(image, heat) for image, heat in zip(shown, model.explain(shown))])
-            image_charts.gallery_chart(shown, y_true[wrong], proba[wrong], np.arange(len(wrong)), class_names,
-                                 f"{name} (Grad-CAM of the predicted class)", figures / "misclassified.png")
-        else:
-            image_charts.gallery_chart(model.images[wrong], y_true[wrong], proba[wrong], np.arange(len(wrong)), class_names,
-                                 name, figures / "misclassified.png")
+            gallery_title = f"{name} (Grad-CAM of the predicted class)"
+        image_charts.gallery_chart(shown, y_true[wrong], proba[wrong], class_names, gallery_title,
+                                   figures / "misclassified.png")
     if model.feature_maps:
         image_charts.feature_maps_chart(model.feature_maps, model.images[: len(model.feature_maps[0][1])], name,
-                                  figures / "feature_maps.png")
+                                        figures / "feature_maps.png")
     metrics = classification_metrics(y_true, proba, class_names)
     metrics.update({"grey_zone_coverage": zone["coverage"], "grey_zone_accuracy": zone["accuracy_kept"]})
     metrics.update(accuracy_bounds(y_true, y_pred, settings, seed))  # the noise band of the page and the PR report

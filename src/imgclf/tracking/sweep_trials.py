@@ -69,14 +69,14 @@ def workspace_vanished(message: str) -> bool:
 def exp_show() -> list:
     """``dvc exp show --json``, tried again (:data:`SHOW_TRIES` times, :data:`SHOW_WAIT_S` apart)
     while it fails on an experiment's vanished workspace."""
-    for attempt in range(1, SHOW_TRIES + 1):
+    for _ in range(SHOW_TRIES - 1):
         try:
             return json.loads(dvc("exp", "show", "--json", "--force") or "[]")
         except PipelineError as exc:
-            if attempt == SHOW_TRIES or not workspace_vanished(str(exc)):
+            if not workspace_vanished(str(exc)):
                 raise
             time.sleep(SHOW_WAIT_S)
-    return []
+    return json.loads(dvc("exp", "show", "--json", "--force") or "[]")
 
 
 def experiments() -> dict[str, dict]:
