@@ -65,6 +65,22 @@ def pin_from_params_file(path: str | Path = "params.yaml") -> None:
         print(note, file=sys.stderr)
 
 
+def pin_for_model(recorded: dict[str, Any] | None) -> list[str]:
+    """Set the pins a model's training recorded (its ``model.json``'s ``numerics``), so that a
+    process that only loads the model (``predict``, ``mlflow models serve``) computes as its
+    stages did. Only before TensorFlow loads, which reads them then; afterwards, nothing is set.
+    One line for each value the environment had set otherwise (the model's value wins)."""
+    if "tensorflow" in sys.modules or not recorded:
+        return []
+    notes = []
+    for name, value in (recorded.get("pins") or {}).items():
+        if os.environ.get(name, value) != value:
+            notes.append(f"numerics: {name}={os.environ[name]} from the environment replaced by {value}, "
+                         "the value the model was trained and evaluated with")
+        os.environ[name] = value
+    return notes
+
+
 def installed(candidates: Sequence[str]) -> tuple[str, str] | None:
     """The first of ``candidates`` (distribution names of one library) that is installed, and
     its version; None if none is."""

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 from imgclf.params import EvaluateParams, PreprocessParams
 from imgclf.errors import PipelineError
 from imgclf.models.store import save_model
+from imgclf.numerics import record
+from imgclf.params import NumericsParams
 from imgclf.serving.predict import expand, predict
 from tests.helpers import make_imageset, write_jpeg
 
@@ -95,8 +98,22 @@ def cnn_dir(tmp_path):
     save_model(directory, model, "keras", {
         "name": "tiny", "class_names": ["cat", "dog"], "input_shape": [16, 16, 1],
         "preprocess": {"image_size": [16, 16], "color": "grayscale", "fit": "stretch"},
+        "numerics": record(NumericsParams()),  # as the training stages record it
     })
     return directory
+
+
+def test_predict_computes_with_the_pins_the_model_was_trained_with(cnn_dir, tmp_path):
+    """A shell that set another instruction set for oneDNN does not change the served numbers:
+    the model's recorded pins are set before TensorFlow loads (oneDNN's log names the ISA used)."""
+    pinned = json.loads((cnn_dir / "model.json").read_text())["numerics"]["pins"]["ONEDNN_MAX_CPU_ISA"]
+    env = {**os.environ, "ONEDNN_VERBOSE": "1", "ONEDNN_MAX_CPU_ISA": "SSE41"}
+    result = subprocess.run([sys.executable, "-m", "imgclf.serving.predict", str(cnn_dir), str(photos(tmp_path / "mine"))],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"ONEDNN_MAX_CPU_ISA=SSE41 from the environment replaced by {pinned}" in result.stderr
+    isa = {line.rsplit(":", 1)[1] for line in (result.stdout + result.stderr).splitlines() if ",info,cpu,isa:" in line}
+    assert isa == {"Intel AVX2"} == {f"Intel {pinned}"}
 
 
 def test_explain_writes_a_gradcam_overlay_per_readable_image(cnn_dir, tmp_path):

@@ -2,10 +2,13 @@
 
 Keras models are loaded with ``safe_mode=True``; scikit-learn's skops files trusting only
 scikit-learn's own types and :data:`imgclf.models.store.TRUSTED_TYPES`. No pickle is loaded.
+A Keras model loaded in a process where TensorFlow has not loaded yet first sets the numerics
+pins its training recorded (:func:`imgclf.numerics.pin_for_model`).
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ import numpy as np
 
 from imgclf.errors import PipelineError
 from imgclf.models.store import META_FILE, TRUSTED_TYPES
+from imgclf.numerics import pin_for_model
 from imgclf.outputs import read_json
 
 
@@ -51,6 +55,8 @@ def load_model(directory: Path) -> LoadedModel:
     meta = read_json(meta_path)
     path = directory / meta["file"]
     if meta["framework"] == "keras":
+        for note in pin_for_model(meta.get("numerics")):  # before TensorFlow loads, if it has not
+            print(note, file=sys.stderr)
         import keras
 
         from imgclf.models import applications, cnn  # noqa: F401  (registers the project's Keras layers)
