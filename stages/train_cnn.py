@@ -11,7 +11,7 @@ from pathlib import Path
 
 from imgclf import layout
 from imgclf.models.cnn import build_cnn
-from imgclf.data.parts import load_part, open_part
+from imgclf.data.parts import open_part
 from imgclf.errors import PipelineError, run_stage
 from imgclf.models.multi_worker import fit_multi_worker, is_chief, tf_config, weights_digest
 from imgclf.models.store import model_meta, save_model
@@ -46,8 +46,8 @@ def main() -> None:
         strategy = distribution_strategy(cnn.distribution)
     if chief:
         check_tracking_store(params)  # before any work: a store that cannot be used stops the stage here
-    # Streamed from the shards a batch at a time; multi-worker training holds its parts in memory.
-    train, validation = (load_part(n) if multi else open_part(n) for n in ("train", "validation"))
+    # Streamed from the shards a batch at a time (each worker of a multi-worker run its own share).
+    train, validation = (open_part(n) for n in ("train", "validation"))
     if not multi:
         seed_everything(params.seed)
         strategy = distribution_strategy(cnn.distribution)

@@ -58,6 +58,35 @@ def test_each_epoch_is_a_new_permutation_in_batches_of_the_asked_size_and_the_sa
     assert sum(rows_of(batches(data, batch_size=8), data), []) == list(range(30))  # no seed: in order
 
 
+class Recorded:
+    """``data`` that notes every position its pixels are read at."""
+
+    def __init__(self, data):
+        self.data, self.read = data, []
+        self.labels, self.class_names, self.image_shape = data.labels, data.class_names, data.image_shape
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def take(self, positions):
+        self.read.extend(positions.tolist())
+        return self.data.take(positions)
+
+
+def test_workers_read_disjoint_shares_whose_batches_together_are_the_global_batches():
+    """Two workers (multi-worker training's ``shard``) with the same seed: each reads only its
+    own images, and their k-th batches of 4 together are the k-th batch of 8 of one reader."""
+    data = make_imageset(n_per_class=10)  # 30 images: none left out for 2 workers
+    workers = [Recorded(data), Recorded(data)]
+    shares = [rows_of(batches(w, batch_size=4, shuffle_seed=5, shard=(2, i)), data) for i, w in enumerate(workers)]
+    whole = rows_of(batches(data, batch_size=8, shuffle_seed=5), data)
+    assert [sorted(a + b) for a, b in zip(*shares)] == [sorted(batch) for batch in whole]
+    assert sorted(workers[0].read) == sorted(sum(shares[0], [])) and len(workers[0].read) == 15
+    assert not set(workers[0].read) & set(workers[1].read)  # no image read twice
+    four = [rows_of(batches(data, batch_size=2, shuffle_seed=5, shard=(4, i)), data) for i in range(4)]
+    assert [len(sum(share, [])) for share in four] == [7, 7, 7, 7]  # cut to a multiple of 4: as many steps each
+
+
 def test_augmentation_in_the_input_pipeline_leaves_the_model_plain_and_trains_the_same_each_run():
     augmentation = AugmentationParams(rotation=15, zoom=0.1, horizontal_flip=True, in_pipeline=True)
     train, validation = make_imageset(seed=0), make_imageset(seed=1)

@@ -36,9 +36,15 @@ class Images(Protocol):
 
 
 def batches(data: Images, batch_size: int, shuffle_seed: int | None = None,
-            class_weight: dict[int, float] | None = None):
+            class_weight: dict[int, float] | None = None, shard: tuple[int, int] | None = None):
     """``(images, labels[, sample weights])`` batches of ``data`` as a ``tf.data.Dataset``: in
-    order, or reshuffled each epoch from ``shuffle_seed``; ``class_weight`` as sample weights."""
+    order, or reshuffled each epoch from ``shuffle_seed``; ``class_weight`` as sample weights.
+
+    ``shard`` ``(count, index)``: only every ``count``-th position of that order from ``index``
+    on, dealt out before any pixels are read, so that ``count`` workers with the same seed read
+    disjoint images and their ``k``-th batches together are the ``k``-th batch of ``count`` times
+    the size. The order is first cut to a multiple of ``count`` (at most ``count - 1`` images
+    left out, other ones each epoch when shuffled) so that every worker takes as many steps."""
     import tensorflow as tf
 
     shape = tuple(data.image_shape)
@@ -48,6 +54,9 @@ def batches(data: Images, batch_size: int, shuffle_seed: int | None = None,
     positions = tf.data.Dataset.range(len(data))
     if shuffle_seed is not None:
         positions = positions.shuffle(len(data), seed=shuffle_seed, reshuffle_each_iteration=True)
+    if shard is not None:
+        count, index = shard
+        positions = positions.take(len(data) - len(data) % count).shard(count, index)
 
     def with_images(where):
         images = tf.numpy_function(data.take, [where], tf.uint8, stateful=False)

@@ -1,9 +1,12 @@
 """Training over several machines: ``MultiWorkerMirroredStrategy`` configured by ``TF_CONFIG``.
 
 Every worker runs the same stage with its own ``TF_CONFIG`` (the cluster's addresses and its own
-task). Every worker gathers the split's rows from the prepared shards, and the data is sharded
-by element (``AutoShardPolicy.DATA``): each step's global batch of ``batch_size`` images is split between
-the workers, whose gradients are summed, so every worker ends with the same weights. The chief
+task). Every worker streams its parts from the prepared shards and reads only its own images:
+the positions, shuffled alike on every worker, are dealt out round-robin before any pixels are
+read (:func:`imgclf.models.inputs.batches` with ``shard``, through
+``distribute_datasets_from_function``), so each step's global batch of ``batch_size`` images is
+split between the workers, whose gradients are summed, and every worker ends with the same
+weights. The chief
 (task ``chief``, or ``worker`` 0 when the cluster has no chief) alone writes outputs and logs.
 
 Keras 3.15's ``fit`` cannot run under this strategy with more than one worker (it reduces the
@@ -26,8 +29,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from imgclf.data.dataset import ImageSet
 from imgclf.errors import PipelineError
+from imgclf.models.inputs import Images, batches
 from imgclf.params import FitParams
 
 
@@ -59,23 +62,20 @@ def is_chief() -> bool:
     return kind == "worker" and index == 0
 
 
-def sharded(strategy, data: ImageSet, batch_size: int, seed: int, weights: dict[int, float] | None = None,
+def sharded(strategy, data: Images, batch_size: int, seed: int, weights: dict[int, float] | None = None,
             shuffle: bool = False):
-    """``data`` as a distributed dataset: global batches of ``batch_size`` split by element
-    between the workers; shuffled the same way on every worker (``seed``), so that the shards
-    are disjoint; ``weights`` per class as sample weights."""
-    import tensorflow as tf
+    """``data`` as a distributed dataset: each worker's pipeline reads its own share of every
+    global batch of ``batch_size`` images; shuffled the same way on every worker (``seed``), so
+    that the shares are disjoint; ``weights`` per class as sample weights."""
+    if batch_size % strategy.num_replicas_in_sync:
+        raise PipelineError(f"batch_size {batch_size} does not split evenly over {strategy.num_replicas_in_sync} "
+                            "replicas; make it a multiple of their number")
 
-    columns: tuple = (data.images, data.labels)
-    if weights is not None:
-        columns += (np.array([weights[int(k)] for k in data.labels], np.float32),)
-    dataset = tf.data.Dataset.from_tensor_slices(columns)
-    if shuffle:
-        dataset = dataset.shuffle(len(data.labels), seed=seed, reshuffle_each_iteration=True)
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    options.deterministic = True
-    return strategy.experimental_distribute_dataset(dataset.batch(batch_size).with_options(options))
+    def worker_batches(context):
+        return batches(data, context.get_per_replica_batch_size(batch_size), seed if shuffle else None, weights,
+                       shard=(context.num_input_pipelines, context.input_pipeline_id))
+
+    return strategy.distribute_datasets_from_function(worker_batches)
 
 
 def _run_epoch(strategy, model: keras.Model, step, dataset) -> dict[str, float]:
@@ -98,8 +98,8 @@ def _run_epoch(strategy, model: keras.Model, step, dataset) -> dict[str, float]:
 def fit_multi_worker(
     model: keras.Model,
     strategy,
-    train: ImageSet,
-    validation: ImageSet,
+    train: Images,
+    validation: Images,
     params: FitParams,
     callbacks: list[keras.callbacks.Callback] = (),
     seed: int = 0,
@@ -114,7 +114,7 @@ def fit_multi_worker(
     train_data = sharded(strategy, train, params.batch_size, seed, class_weight, shuffle=True)
     val_data = sharded(strategy, validation, params.batch_size, seed)
     with strategy.scope():  # the optimiser's and metrics' variables, mirrored, before tracing
-        first = (train.images[:1], train.labels[:1]) + ((np.ones(1, np.float32),) if class_weight else ())
+        first = (train.take(np.arange(1)), train.labels[:1]) + ((np.ones(1, np.float32),) if class_weight else ())
         model._symbolic_build(data_batch=first)  # what fit does first; public API has no equivalent
     train_step = tf.function(lambda batch: strategy.run(model.train_step, args=(batch,)))
     test_step = tf.function(lambda batch: strategy.run(model.test_step, args=(batch,)))
