@@ -10,7 +10,9 @@ from imgclf.params import load_params
 from imgclf.tracking.runs import epoch_logger, model_run
 from imgclf.tracking.preflight import check_tracking_store
 from imgclf.models.training import compile_model, fit, seed_everything
-from imgclf.models.transfer import base_layer_index, build_transfer_model, load_base, trainable_weight_count, unfreeze_from
+from imgclf.models.transfer import (
+    base_layer_index, build_transfer_model, joined_history, load_base, trainable_weight_count, unfreeze_from,
+)
 
 STAGE = "transfer"
 NAME = "transfer"
@@ -39,7 +41,7 @@ def main() -> None:
         tuned = fit(model, train, validation, tp.fine_tune, callbacks=[epoch_logger(run)], initial_epoch=done,
                     seed=params.seed, augmentation=tp.augmentation)
         run.log_model(model, "keras")
-    history = {k: [float(v) for v in frozen.history[k] + tuned.history[k]] for k in tuned.history}
+    history = joined_history([(frozen.history, tp.frozen.learning_rate), (tuned.history, tp.fine_tune.learning_rate)])
     with atomic_dir(layout.TRANSFER) as out:
         meta = model_meta(NAME, STAGE, train, params.preprocess, fine_tune_from_epoch=done,
                           numerics=record(params.numerics))

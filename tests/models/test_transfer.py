@@ -90,3 +90,16 @@ def test_saved_model_base_and_shape_check(tmp_path):
         load_base(SavedModelBase(kind="saved_model", path=str(path)), (32, 32, 3), tmp_path)
     with pytest.raises(PipelineError, match="transfer.base: no saved model at"):
         load_base(PretrainStageBase(kind="pretrain_stage"), (28, 28, 1), tmp_path / "nothing")
+
+
+def test_a_history_joins_phases_that_logged_their_learning_rate_or_not():
+    from imgclf.models.transfer import joined_history
+
+    frozen = {"loss": [0.9, 0.8], "val_accuracy": [0.6, 0.7]}  # no reduce_lr: Keras logs no rate
+    tuned = {"loss": [0.5], "val_accuracy": [0.8], "learning_rate": [1.5e-4]}  # reduce_lr on
+    assert joined_history([(frozen, 1e-3), (tuned, 3e-4)]) == {
+        "loss": [0.9, 0.8, 0.5], "val_accuracy": [0.6, 0.7, 0.8], "learning_rate": [1e-3, 1e-3, 1.5e-4],
+    }
+    assert joined_history([(frozen, 1e-3), ({"loss": [0.5], "val_accuracy": [0.8]}, 3e-4)]) == {
+        "loss": [0.9, 0.8, 0.5], "val_accuracy": [0.6, 0.7, 0.8],
+    }

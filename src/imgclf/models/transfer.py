@@ -79,3 +79,19 @@ def unfreeze_from(model: keras.Model, layer_name: str, batch_norm: str) -> None:
 def trainable_weight_count(model: keras.Model) -> int:
     """Number of trainable scalars in ``model``."""
     return int(sum(w.numpy().size for w in model.trainable_weights))
+
+
+def joined_history(phases: list[tuple[dict[str, list], float]]) -> dict[str, list[float]]:
+    """One per-epoch history from the ``(history, learning_rate)`` of consecutive ``fit`` phases.
+
+    Only a phase with ``reduce_lr`` logs its learning rate (Keras' callback adds the key); when
+    any phase did, the epochs of the others get their constant ``learning_rate``, so every list
+    has one value per epoch."""
+    logged_rate = any("learning_rate" in history for history, _ in phases)
+    joined: dict[str, list[float]] = {}
+    for history, rate in phases:
+        epochs = len(history["loss"])
+        filled = {"learning_rate": [rate] * epochs, **history} if logged_rate else history
+        for key, values in filled.items():
+            joined.setdefault(key, []).extend(float(v) for v in values)
+    return joined
