@@ -263,3 +263,18 @@ def test_a_hopeless_optuna_trial_is_pruned_on_its_validation_accuracy_while_it_t
     assert stopped.info.status == "KILLED"  # stopped mid-training: fewer epochs than the 8 asked for
     epochs = client.get_metric_history(stopped.info.run_id, "val_accuracy")
     assert 1 <= len(judged) <= len(epochs) < 8
+
+
+def test_a_sweep_in_a_clone_without_the_pipelines_outputs_says_to_repro_or_pull_first(pipeline, tmp_path):
+    """A fresh clone has dvc.lock but an empty cache: a trial whose stages DVC's run-cache restores
+    would fail mid-sweep (``failed to load directory``), so the sweep refuses before queuing any."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(pipeline), str(clone)], check=True)
+    write_sweep(clone, "tiny-grid", GRID)
+    result = sweep(clone, "tiny-grid", check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: sweep tiny-grid: data/raw, data/prepared, data/split and more (recorded in dvc.lock) not in DVC's "
+        "cache: run `make repro` or `dvc pull` first; a trial whose stages DVC's run-cache restores needs them"
+    ]
+    assert not (clone / "sweeps" / ".state").exists()

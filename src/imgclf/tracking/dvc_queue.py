@@ -128,3 +128,16 @@ def stop_workers(root: Path = Path("."), grace: float = 20) -> None:
     deadline = time.monotonic() + 10
     while worker_pids(root) and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def outputs_missing_from_cache(root: Path = Path(".")) -> list[str]:
+    """The cached outputs ``dvc.lock`` records whose objects are not in DVC's cache (a fresh clone
+    before ``dvc pull`` or ``make repro``). A queued experiment that DVC's run-cache restores a
+    stage for reads the objects of that stage's dependencies as the lock file had them, and fails
+    (``failed to load directory``) when they are missing."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        return [str(out) for stage in repo.index.stages for out in stage.outs
+                if out.use_cache and out.hash_info and out.hash_info.value
+                and not repo.cache.local.exists(out.hash_info.value)]

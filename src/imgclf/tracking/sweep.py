@@ -26,7 +26,7 @@ import yaml
 from imgclf.errors import STOPPED, PipelineError, run_stage
 from imgclf.params import parse_params
 from imgclf.params.sweep import SWEEPS, Sweep, load_sweep
-from imgclf.tracking.dvc_queue import queue_status
+from imgclf.tracking.dvc_queue import outputs_missing_from_cache, queue_status
 from imgclf.tracking.experiment import apply, inline_yaml
 from imgclf.tracking.sweep_trials import (
     base_config, check_keys, finished_experiments, metric_value, queue_trials, state_dir,
@@ -111,6 +111,11 @@ def run_sweep(name: str, resume: bool = False) -> list[dict]:
     params = yaml.safe_load(Path("params.yaml").read_text())
     config = base_config(sweep)
     check_keys(sweep, config, params, source)
+    missing = outputs_missing_from_cache()
+    if missing:
+        raise PipelineError(f"sweep {name}: {', '.join(missing[:3])}{' and more' if len(missing) > 3 else ''} "
+                            "(recorded in dvc.lock) not in DVC's cache: run `make repro` or `dvc pull` first; a "
+                            "trial whose stages DVC's run-cache restores needs them")
     fixed = [f"{key}={inline_yaml(value)}" for key, value in sweep.set.items()]
     experiment = parse_params(apply(params, config, fixed), f"params.yaml with {source}").mlflow.experiment
     state = load_state(name, hashlib.sha256(Path(source).read_bytes()).hexdigest(), resume)
