@@ -17,9 +17,6 @@ from tests.integration.tiny import all_runs, clean_env, dvc, store_client
 
 pytestmark = pytest.mark.integration
 
-# Rates no other test uses: a rate trained before would be restored from the run-cache, not trained.
-RATES = {"lr-0015": 0.0015, "lr-0025": 0.0025, "lr-0035": 0.0035}
-
 
 def worker_pids(root: Path) -> list[int]:
     """The DVC queue workers running in ``root`` (Linux: read from /proc)."""
@@ -47,35 +44,6 @@ def stop_workers(root: Path) -> None:
         while worker_pids(root) and time.monotonic() < deadline:
             time.sleep(0.5)
     assert not worker_pids(root), f"queue workers {worker_pids(root)} survived SIGKILL"
-
-
-def test_three_queued_experiments_two_at_a_time_all_land_in_mlflow(pipeline, tmp_path):
-    for name, rate in RATES.items():
-        dvc(pipeline, "exp", "run", "--queue", "-n", name, "-S", f"train_cnn.lenet.learning_rate={rate}")
-    start_queue(pipeline, 2, tmp_path / "queue.log")
-    try:
-        deadline = time.monotonic() + 900
-        while True:
-            status = dvc(pipeline, "queue", "status").stdout
-            if not any(word in status for word in ("Queued", "Running")):
-                break
-            assert time.monotonic() < deadline, status
-            time.sleep(3)
-    finally:
-        stop_workers(pipeline)
-    for name in RATES:
-        assert any(line.split()[1:2] == [name] and "Success" in line for line in status.splitlines()), status
-
-    client = store_client(pipeline)
-    rows = [(run.data.tags["dvc_exp_name"], run.info.run_name, run.info.status, run.data.params.get("learning_rate"))
-            for run in all_runs(client, "tags.dvc_exp_name LIKE 'lr-%'")]
-    assert sorted(rows) == sorted(
-        [(name, "train_cnn/lenet", "FINISHED", str(rate)) for name, rate in RATES.items()]
-        + [(name, "evaluate/comparison", "FINISHED", None) for name in RATES]
-    )
-    table = dvc(pipeline, "exp", "show", "--md").stdout
-    for name in RATES:
-        assert name in table
 
 
 # The soak test's experiments: three that finish, and one whose training process is killed
@@ -151,8 +119,10 @@ def training_runs(client, name: str) -> list:
     return [run for run in all_runs(client, f"tags.dvc_exp_name = '{name}'") if run.info.run_name == "train_cnn/lenet"]
 
 
-def test_a_training_process_killed_outright_fails_its_experiment_only_and_requeues(pipeline, tmp_path):
-    """Four experiments two at a time; the training process of one gets SIGKILL after its first epoch.
+def test_four_queued_experiments_two_at_a_time_land_in_mlflow_and_one_killed_outright_fails_alone_and_requeues(
+        pipeline, tmp_path):
+    """Four experiments two at a time, each logging into the one MLflow store; the training process
+    of one gets SIGKILL after its first epoch, and only that experiment fails.
 
     The process tree of a queued experiment: ``dvc exp queue-worker`` (the celery worker, about
     90 MB) runs ``dvc exp exec-run`` (about 90 MB), which runs the stage, ``python -m
@@ -191,11 +161,11 @@ def test_a_training_process_killed_outright_fails_its_experiment_only_and_requeu
         epochs = len(client.get_metric_history(killed.info.run_id, "accuracy"))
         assert 1 <= epochs < KILLED_EPOCHS  # killed mid-training
         assert not [run for run in all_runs(client, f"tags.dvc_exp_name = '{KILLED}'") if run.info.run_name != "train_cnn/lenet"]
-        for name, rate in SOAK_RATES.items():
-            runs = {run.info.run_name: run for run in all_runs(client, f"tags.dvc_exp_name = '{name}'")}
-            assert {run_name: run.info.status for run_name, run in runs.items()} == {
-                "train_cnn/lenet": "FINISHED", "evaluate/comparison": "FINISHED"}, name
-            trained = runs["train_cnn/lenet"]
+        for name, rate in SOAK_RATES.items():  # each finished one: one training run, one evaluation, both FINISHED
+            runs = all_runs(client, f"tags.dvc_exp_name = '{name}'")
+            assert sorted((run.info.run_name, run.info.status) for run in runs) == [
+                ("evaluate/comparison", "FINISHED"), ("train_cnn/lenet", "FINISHED")], name
+            trained, = [run for run in runs if run.info.run_name == "train_cnn/lenet"]
             assert trained.data.params["learning_rate"] == str(rate)
             assert len(client.get_metric_history(trained.info.run_id, "accuracy")) == 2  # the TINY epochs
             assert 0 <= trained.data.metrics["test_accuracy"] <= 1, name
@@ -213,7 +183,9 @@ def test_a_training_process_killed_outright_fails_its_experiment_only_and_requeu
         ("evaluate/comparison", "FINISHED"), ("train_cnn/lenet", "FINISHED"), ("train_cnn/lenet", "KILLED")]
     [again] = [run for run in runs if run.info.run_name == "train_cnn/lenet" and run.info.status == "FINISHED"]
     assert len(client.get_metric_history(again.info.run_id, "accuracy")) == REQUEUED_EPOCHS
-    assert KILLED in dvc(pipeline, "exp", "show", "--md").stdout
+    table = dvc(pipeline, "exp", "show", "--md").stdout
+    for name in (KILLED, *SOAK_RATES):
+        assert name in table
     print(f"soak: killed pid {victim} after {epochs} of {KILLED_EPOCHS} epochs; four experiments in "
           f"{first_round:.0f} s, all in {time.monotonic() - started:.0f} s")
 
