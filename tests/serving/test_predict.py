@@ -108,9 +108,11 @@ def test_predict_computes_with_the_pins_the_model_was_trained_with(cnn_dir, tmp_
     the model's recorded pins are set before TensorFlow loads (oneDNN's log names the ISA used)."""
     pinned = json.loads((cnn_dir / "model.json").read_text())["numerics"]["pins"]["ONEDNN_MAX_CPU_ISA"]
     env = {**os.environ, "ONEDNN_VERBOSE": "1", "ONEDNN_MAX_CPU_ISA": "SSE41"}
-    result = subprocess.run([sys.executable, "-m", "imgclf.serving.predict", str(cnn_dir), str(photos(tmp_path / "mine"))],
+    result = subprocess.run([sys.executable, "-m", "imgclf.serving.predict", str(cnn_dir), str(photos(tmp_path / "mine")),
+                             "--out", str(tmp_path / "predictions.csv")],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+    assert (tmp_path / "predictions.csv").read_text().startswith("file,predicted,")
     assert f"ONEDNN_MAX_CPU_ISA=SSE41 from the environment replaced by {pinned}" in result.stderr
     isa = {line.rsplit(":", 1)[1] for line in (result.stdout + result.stderr).splitlines() if ",info,cpu,isa:" in line}
     assert isa == {"Intel AVX2"} == {f"Intel {pinned}"}
