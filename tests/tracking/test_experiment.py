@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 
 
-@pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar_deer_horse", "dogs_vs_cats"])
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar_deer_horse", "dogs_vs_cats", "dogs_vs_cats_transfer"])
 def test_every_configuration_gives_valid_params(name):
     config = load_config(name, REPO / "configs")
     assert config["description"] and config["needs"]
