@@ -26,7 +26,8 @@ def test_fashion_bn_blocks_and_momentum():
     assert [model.get_layer(f"dropout_{i}").rate for i in (1, 2, 3)] == [0.25, 0.30, 0.40]
 
 
-@pytest.mark.parametrize("name,shape", [("catdog", (50, 50, 1)), ("catdog_bn", (64, 64, 3)), ("cifar_small", (32, 32, 3))])
+@pytest.mark.parametrize("name,shape", [("catdog", (50, 50, 1)), ("catdog_bn", (64, 64, 3)), ("vgg_bn", (32, 32, 3)),
+                                        ("cifar_small", (32, 32, 3))])
 def test_tutorial_presets_build(name, shape):
     model = build_cnn(layer_specs(name), shape, 2)
     assert model.output_shape == (None, 1)

@@ -9,7 +9,7 @@ import pytest
 from imgclf.models.cnn import build_cnn
 from imgclf.params import EarlyStoppingParams, FitParams
 from imgclf.models.inference import predict_proba
-from imgclf.models.presets import layer_specs
+from imgclf.models.presets import PRESETS, layer_specs
 from imgclf.models.training import compile_model, fit, seed_everything
 from tests.helpers import SMALL, make_imageset
 
@@ -136,10 +136,13 @@ def test_class_weight_reaches_training():
     assert abs(balanced - plain) > 1e-3 * abs(plain)
 
 
-@pytest.mark.parametrize("preset,shape", [
-    ("lenet", (28, 28, 1)), ("fashion_bn", (28, 28, 1)), ("catdog", (50, 50, 1)), ("cifar_small", (32, 32, 3)),
-])
-def test_every_preset_trains_one_epoch(preset, shape):
+PRESET_INPUTS = {"lenet": (28, 28, 1), "fashion_bn": (28, 28, 1), "catdog": (50, 50, 1), "catdog_bn": (50, 50, 1),
+                 "vgg_bn": (32, 32, 3), "cifar_small": (32, 32, 3)}
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_trains_one_epoch(preset):
+    shape = PRESET_INPUTS[preset]  # a new preset needs its tutorial's input shape here
     seed_everything(0)
     data = make_imageset(n_per_class=8, n_classes=2, size=shape[0], channels=shape[2])
     model = build_cnn(layer_specs(preset), shape, 2)

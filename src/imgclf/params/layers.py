@@ -10,7 +10,7 @@ from imgclf.params.base import Rate, Section
 
 Activation = Literal["relu", "elu", "gelu", "selu", "swish", "tanh", "sigmoid", "linear"]
 # The tutorials' architectures, defined in ``imgclf.models.presets`` (a test checks the two agree).
-PresetName = Literal["lenet", "fashion_bn", "catdog", "catdog_bn", "cifar_small"]
+PresetName = Literal["lenet", "fashion_bn", "catdog", "catdog_bn", "vgg_bn", "cifar_small"]
 
 
 class ConvLayer(Section):
