@@ -3,8 +3,8 @@ import re
 
 import numpy as np
 
-from imgclf.evaluation.overlays import read_curves
-from imgclf.evaluation.page import confusion_pngs, per_class_table, section_id
+from imgclf.evaluation.overlays import quantised
+from imgclf.evaluation.page import per_class_table, section_id
 from imgclf.pages import image_tag
 from tests.helpers import report_page
 
@@ -36,11 +36,13 @@ def test_section_ids_are_valid_html_ids():
 
 
 def test_image_tag_carries_the_png_size(tmp_path):
-    report_page(tmp_path, n_models=1)
-    counts, shares = confusion_pngs(read_curves(tmp_path / "plots", "confusion", ["model_0"])["model_0"])
+    page = report_page(tmp_path, n_models=1).read_text()
+    counts, shares = (quantised((tmp_path / "figures" / "model_0" / f"{stem}.png").read_bytes())
+                      for stem in ("confusion", "confusion_normalized"))
     width, height = int.from_bytes(counts[16:20], "big"), int.from_bytes(counts[20:24], "big")
     assert f'width="{width}" height="{height}"' in image_tag(counts, "x") and width > 300 and height > 300
     assert counts != shares
+    assert image_tag(counts, "model_0: confusion counts") in page  # the chart of reports/figures, not a redraw
 
 
 def test_per_class_table_has_every_class_with_its_support():

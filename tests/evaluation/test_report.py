@@ -28,7 +28,7 @@ def test_report_writes_charts_and_plot_data(tmp_path, n_classes):
     metrics = write_model_report(model, SETTINGS, 0, tmp_path / "plots", tmp_path / "figs")
     assert metrics["accuracy"] == 1.0 and metrics["grey_zone_coverage"] <= 1.0
     assert metrics["accuracy_ci_low"] == metrics["accuracy_ci_high"] == 1.0  # no mistake to resample
-    for png_name in ("confusion", "calibration", "lift", "roc_pr", "grey_zone", "learning_curves"):
+    for png_name in ("confusion", "confusion_normalized", "calibration", "lift", "roc_pr", "grey_zone", "learning_curves"):
         png = tmp_path / "figs" / "m" / f"{png_name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
     for kind in ("confusion", "calibration", "lift", "gains", "roc", "pr", "grey_zone", "history"):

@@ -24,12 +24,13 @@ from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocC
 from imgclf.outputs import atomic_path  # noqa: E402
 
 TAKEN = "share of images taken, by decreasing score"
+PAGE_DPI = 80  # the report page's charts; those it embeds from reports/figures are drawn at it too
 
 
-def save_figure(fig: plt.Figure, path: Path) -> None:
+def save_figure(fig: plt.Figure, path: Path, dpi: int = 100) -> None:
     """``fig`` written as the PNG ``path`` (atomically), then closed."""
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -158,16 +159,21 @@ def before_after_panel(before: list[dict] | None, after: list[dict] | None, x: s
     return lines
 
 
-def confusion_matrix_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: tuple[str, ...], title: str, path: Path) -> None:
-    """Counts and row-normalised confusion matrices side by side."""
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+def confusion_matrix_charts(y_true: np.ndarray, y_pred: np.ndarray, class_names: tuple[str, ...], title: str,
+                            counts_path: Path, shares_path: Path) -> None:
+    """Counts and row-normalised confusion matrices, each its own square PNG with large numbers
+    (readable on a phone's width, where two side by side are not)."""
     labels = np.arange(len(class_names))
-    for ax, normalize, subtitle in ((axes[0], None, "counts"), (axes[1], "true", "share of each true class")):
+    side = max(4.5, 0.55 * len(class_names) + 1.5)
+    for normalize, subtitle, path in ((None, "confusion counts", counts_path),
+                                      ("true", "confusion, share of each true class (rows sum to 1)", shares_path)):
+        fig, ax = plt.subplots(figsize=(side, side))
         matrix = confusion_matrix(y_true, y_pred, labels=labels, normalize=normalize)
-        confusion_panel(matrix, class_names, ".2f" if normalize else "d", ax=ax)
-        ax.set_title(subtitle)
-    fig.suptitle(f"{title}: confusion matrix")
-    save_figure(fig, path)
+        display = confusion_panel(matrix, class_names, ".2f" if normalize else "d", ax=ax)
+        for text in display.text_.ravel():
+            text.set_fontsize(12 if len(class_names) <= 10 else 9)
+        ax.set_title(f"{title}: {subtitle}")
+        save_figure(fig, path, PAGE_DPI)
 
 
 def reliability_chart(curve: list[dict], n_bins: int, binary: bool, title: str, path: Path,
@@ -223,7 +229,7 @@ def learning_curves_chart(rows: list[dict], title: str, path: Path) -> None:
     learning_curve_panel(rows, "loss", ax=left)
     learning_curve_panel(rows, "accuracy", ax=right)
     fig.suptitle(f"{title}: learning curves")
-    save_figure(fig, path)
+    save_figure(fig, path, PAGE_DPI)
 
 
 def before_after_chart(before: list[dict] | None, after: list[dict] | None, x: str, ys: list[str], title: str,

@@ -113,7 +113,7 @@ def grey_zone_overlay(curves: dict[str, list[dict]], chosen: dict[str, tuple[flo
     return lines
 
 
-def png_bytes(fig: plt.Figure, dpi: int = 80) -> bytes:
+def png_bytes(fig: plt.Figure, dpi: int = charts.PAGE_DPI) -> bytes:
     """``fig`` as a palette PNG (closed afterwards); the same bytes for the same figure."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")

@@ -3,8 +3,9 @@
 An overview (the models ranked by the chosen metric, with bootstrap intervals, and every model
 overlaid on one ROC, reliability, lift, gains and grey-zone chart), then a section per model
 (confusion matrices, per-class precision/recall/F1, learning curves, misclassified images),
-reached from a sticky navigation bar. Charts are drawn from the chart data files
-(``reports/plots``) and embedded as palette PNGs; no script, no network. Tables turn into cards
+reached from a sticky navigation bar. The overlaid charts are drawn from the chart data files
+(``reports/plots``), each model's are its own PNGs (``reports/figures``), drawn once; all are
+embedded as palette PNGs; no script, no network. Tables turn into cards
 on a phone's width, so nothing runs off the right edge.
 """
 
@@ -14,11 +15,7 @@ import html
 import re
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-import numpy as np
-
-from imgclf.evaluation import charts
-from imgclf.evaluation.overlays import overview_pngs, png_bytes, quantised, read_curves
+from imgclf.evaluation.overlays import overview_pngs, quantised, read_curves
 from imgclf.pages import document, figure, table
 
 COLUMNS = ("accuracy", "balanced_accuracy", "log_loss", "brier", "ece", "roc_auc", "grey_zone_coverage", "grey_zone_accuracy")
@@ -55,25 +52,6 @@ def ranking_table(ranking: list[dict], results: dict[str, dict[str, float]], pub
     return table(header, rows, classes)
 
 
-def confusion_pngs(cells: list[dict]) -> tuple[bytes, bytes]:
-    """Counts and row-normalised confusion matrices, each its own square PNG with large numbers."""
-    names = list(dict.fromkeys(c["actual"] for c in cells))
-    counts = np.zeros((len(names), len(names)), dtype=int)
-    for c in cells:
-        counts[names.index(c["actual"]), names.index(c["predicted"])] = c["count"]
-    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    pngs = []
-    for matrix, fmt, title in ((counts, "d", "counts"), (shares, ".2f", "share of each true class (rows sum to 1)")):
-        side = max(4.5, 0.55 * len(names) + 1.5)
-        fig, ax = plt.subplots(figsize=(side, side))
-        display = charts.confusion_panel(matrix, names, fmt, ax=ax)
-        for text in display.text_.ravel():
-            text.set_fontsize(12 if len(names) <= 10 else 9)
-        ax.set_title(title)
-        pngs.append(png_bytes(fig))
-    return pngs[0], pngs[1]
-
-
 def per_class_table(cells: list[dict], metrics: dict[str, float]) -> str:
     """Precision, recall, F1 and the number of test images of each class."""
     names = list(dict.fromkeys(c["actual"] for c in cells))
@@ -83,32 +61,28 @@ def per_class_table(cells: list[dict], metrics: dict[str, float]) -> str:
     return table(["class", "precision", "recall", "F1", "images"], rows, cards=False)  # five columns fit a phone
 
 
-def learning_curves_png(rows: list[dict]) -> bytes:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    charts.learning_curve_panel(rows, "loss", ax=left)
-    charts.learning_curve_panel(rows, "accuracy", ax=right)
-    return png_bytes(fig)
-
-
 def model_section(name: str, metrics: dict[str, float], plots_dir: Path, figures_dir: Path) -> str:
-    """One model's section: confusion matrices, per-class table, learning curves, images."""
+    """One model's section: confusion matrices, per-class table, learning curves, images; the
+    charts are the model's own PNGs (``figures_dir/<name>/``), re-encoded with a palette."""
     parts = [f'<section id="{section_id(name)}"><h2>{html.escape(name)}</h2>']
+    folder = Path(figures_dir) / name
+
+    def embedded(stem: str, caption: str) -> str:
+        return figure(quantised((folder / f"{stem}.png").read_bytes()), caption)
+
     cells = read_curves(plots_dir, "confusion", [name]).get(name)
     if cells:
-        counts, shares = confusion_pngs(cells)
         parts += ["<h3>Confusion matrix</h3><p class='note'>rows: true class; columns: predicted class</p>",
-                  f'<div class="wide">{figure(counts, f"{name}: confusion counts")}'
-                  f'{figure(shares, f"{name}: confusion, row-normalised")}</div>',
+                  f'<div class="wide">{embedded("confusion", f"{name}: confusion counts")}'
+                  f'{embedded("confusion_normalized", f"{name}: confusion, row-normalised")}</div>',
                   "<h3>Per class</h3>", per_class_table(cells, metrics)]
-    history = read_curves(plots_dir, "history", [name]).get(name)
-    if history:
-        parts += ["<h3>Learning curves</h3>", figure(learning_curves_png(history), f"{name}: loss and accuracy per epoch "
-                                                     "(solid: training, dashed: validation)")]
+    if (folder / "learning_curves.png").exists():
+        parts += ["<h3>Learning curves</h3>", embedded("learning_curves", f"{name}: loss and accuracy per epoch "
+                                                       "(solid: training, dashed: validation)")]
     for stem, heading in (("misclassified", "Misclassified test images (true and predicted class, probability)"),
                           ("feature_maps", "Feature maps")):
-        png = Path(figures_dir) / name / f"{stem}.png"
-        if png.exists():
-            parts += [f"<h3>{heading}</h3>", figure(quantised(png.read_bytes()), f"{name}: {stem.replace('_', ' ')}")]
+        if (folder / f"{stem}.png").exists():
+            parts += [f"<h3>{heading}</h3>", embedded(stem, f"{name}: {stem.replace('_', ' ')}")]
     return "".join(parts) + "</section>"
 
 

@@ -88,7 +88,8 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
 
     figures = figures_dir / name
     figures.mkdir(parents=True, exist_ok=True)
-    charts.confusion_matrix_chart(y_true, y_pred, class_names, name, figures / "confusion.png")
+    charts.confusion_matrix_charts(y_true, y_pred, class_names, name, figures / "confusion.png",
+                                   figures / "confusion_normalized.png")
     per_class = None if binary else reliability_per_class(y_true, proba, class_names, bins)
     charts.reliability_chart(reliability, bins, binary, name, figures / "calibration.png", per_class)
     charts.lift_chart(lift, name, figures / "lift.png")
