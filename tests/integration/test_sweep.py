@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.test_queue import descendants, stop_workers, worker_pids
+from tests.integration.test_queue import descendants, queue_table, stop_workers, worker_pids
 from tests.integration.tiny import all_runs, clean_env, dvc, store_client
 
 pytestmark = pytest.mark.integration
@@ -91,7 +91,7 @@ def test_a_grid_of_four_runs_on_the_queue_survives_a_killed_worker_and_lands_und
                                env=clean_env(pipeline), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 600
-        while "Running" not in dvc(pipeline, "queue", "status").stdout or not worker_pids(pipeline):
+        while "Running" not in [status for _, _, status in queue_table(pipeline)] or not worker_pids(pipeline):
             assert process.poll() is None and time.monotonic() < deadline, process.communicate()
             time.sleep(1)
         killed = worker_pids(pipeline)[0]
@@ -176,7 +176,7 @@ def test_a_grid_sweep_stopped_by_sigterm_stops_its_running_trial(pipeline):
     assert "sweep term: stopped by SIGTERM; make sweep NAME=term RESUME=1 resumes it" in err
     assert "Traceback" not in err
     assert not left, f"trial processes still running after the sweep stopped: {left}"
-    assert "Running" not in dvc(pipeline, "queue", "status").stdout
+    assert "Running" not in [status for _, _, status in queue_table(pipeline)]
     parent = all_runs(store_client(pipeline), "tags.sweep = 'term' and tags.sweep_role = 'parent'")
     assert [run.info.status for run in parent] == ["KILLED"]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -91,6 +93,24 @@ def make_pipeline(root: Path) -> Path:
     git(root, "add", "-A")  # what a user commits: dvc.lock, metrics, plots data, run index
     git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny run")
     return root
+
+
+def copy_pipeline(source: Path, target: Path) -> Path:
+    """A copy of the tiny pipeline at ``source`` in the empty folder ``target``, its own in every
+    way: the MLflow store records absolute paths (each run's artifact location, each logged
+    model's), which are made to point into ``target``."""
+    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+    old, new = str(source), str(target)
+    with contextlib.closing(sqlite3.connect(target / "mlflow.db")) as db, db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for _, column, kind, *_ in db.execute(f'PRAGMA table_info("{table}")').fetchall():
+                if "CHAR" in kind.upper() or "TEXT" in kind.upper():
+                    db.execute(f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) WHERE instr("{column}", ?)',
+                               (old, new, old))
+    for path in (target / "mlartifacts").rglob("MLmodel"):
+        path.write_text(path.read_text().replace(old, new))
+    return target
 
 
 def store_client(root: Path) -> mlflow.MlflowClient:
