@@ -11,6 +11,7 @@ pytest_plugins = ["tests.ci_required"]
 
 # The modules of the longest tests (2 to 3 minutes each on 2 cores), started first.
 LONGEST_FIRST = ("tests.integration.test_sweep", "tests.integration.test_queue")
+BESIDE_THE_BUILD = "tests.integration.test_multi_worker"  # two integration tests without the tiny pipeline
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
@@ -24,6 +25,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
     items.sort(key=lambda item: (item.get_closest_marker("integration") is None,
                                  item.module.__name__ not in LONGEST_FIRST))
+    # The first test needs the tiny pipeline, which one worker builds while the others wait for it
+    # (tests/integration/conftest.py): the second worker starts on tests that need none instead.
+    beside = [item for item in items if item.module.__name__ == BESIDE_THE_BUILD]
+    for item in beside:  # one unit of work, both on that worker
+        item.add_marker(pytest.mark.xdist_group(BESIDE_THE_BUILD))
+    others = [item for item in items if item.module.__name__ != BESIDE_THE_BUILD]
+    items[:] = others[:1] + beside + others[1:]
 
 
 @pytest.fixture
