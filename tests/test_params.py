@@ -45,14 +45,14 @@ def test_out_of_range_value_is_named():
 def test_unknown_layer_type_names_its_index():
     raw = default_raw()
     raw["train_cnn"]["lenet"]["architecture"] = [{"type": "conv", "filters": 8, "kernel": 3}, {"type": "convolution"}]
-    with pytest.raises(PipelineError, match=r"train_cnn\.lenet\.architecture\.list\[.*\]\.1: .*'convolution'"):
+    with pytest.raises(PipelineError, match=r"^params\.yaml: train_cnn\.lenet\.architecture\.1: .*'convolution'"):
         parse_params(raw)
 
 
 def test_missing_layer_key_is_named():
     raw = default_raw()
     raw["train_cnn"]["lenet"]["architecture"] = [{"type": "conv", "kernel": 3}]
-    with pytest.raises(PipelineError, match=r"train_cnn\.lenet\.architecture\.list\[.*\]\.0\.conv\.filters: Field required"):
+    with pytest.raises(PipelineError, match=r"^params\.yaml: train_cnn\.lenet\.architecture\.0\.conv\.filters: Field required$"):
         parse_params(raw)
 
 
@@ -64,6 +64,16 @@ def test_unknown_preset_and_base():
         parse_params(raw)
     assert "train_cnn.lenet.architecture" in str(error.value) and "'resnet9'" in str(error.value)
     assert "transfer.base.keras_application.architecture" in str(error.value) and "'VGG19'" in str(error.value)
+    assert str(error.value).startswith("params.yaml: 2 invalid parameters: ") and "\n" not in str(error.value)
+
+
+def test_a_value_that_fits_no_branch_of_a_union_is_one_line_with_each_branchs_expectation():
+    raw = default_raw()
+    raw["train_cnn"]["lenet"]["architecture"] = "lenett"
+    with pytest.raises(PipelineError) as error:
+        parse_params(raw)
+    assert str(error.value) == ("params.yaml: train_cnn.lenet.architecture: Input should be 'lenet', 'fashion_bn', "
+                                "'catdog', 'catdog_bn', 'vgg_bn' or 'cifar_small', or a valid list (got 'lenett')")
 
 
 def test_model_names_unique_across_stages():

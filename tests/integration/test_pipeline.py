@@ -272,7 +272,8 @@ def test_make_repro_stops_on_a_bad_parameter_before_dvc_deletes_a_model(pipeline
         (pipeline / ".venv").unlink()
         git(pipeline, "checkout", "params.yaml")
     assert result.returncode != 0
-    assert "error: params.yaml: invalid parameters\n  train_cnn.lenet.learnin_rate: unknown key" in result.stderr
+    error, = [line for line in result.stderr.splitlines() if not line.startswith("make")]  # one line, then make's
+    assert error.startswith("error: params.yaml: train_cnn.lenet.learnin_rate: unknown key")
     assert "Traceback" not in result.stdout + result.stderr
     assert not stages_run(result)
     assert {path: path.read_bytes() for path in sorted(model.rglob("*")) if path.is_file()} == files
@@ -288,8 +289,7 @@ def test_bad_parameter_fails_naming_the_key(pipeline):
         dvc(pipeline, "checkout")  # the plain `dvc repro` deleted models/cnn/lenet before the stage failed
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "error: params.yaml: invalid parameters" in output
-    assert "train_cnn.lenet.epochs: Input should be greater than 0 (got 0)" in output
+    assert "error: params.yaml: train_cnn.lenet.epochs: Input should be greater than 0 (got 0)" in output
     assert "Traceback" not in output
     assert (pipeline / "dvc.lock").read_text() == lock
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -52,25 +53,47 @@ class Params(Section):
         return self
 
 
-def _describe(error: dict) -> str:
-    """One line per pydantic error: the dotted key, the problem and the value given."""
-    key = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
-    message = error["msg"]
-    if error["type"] == "extra_forbidden":
-        message = "unknown key (check the spelling; see params.yaml's comments for the keys)"
-    given = "" if error["type"] in ("missing", "extra_forbidden") else f" (got {error['input']!r})"
-    return f"  {key or '<top level>'}: {message}{given}"
+def _key(error: dict) -> str:
+    """The dotted key of a pydantic error, without the names pydantic gives the branches of a
+    union (``literal[...]``, ``list[...]``) and validators (``function-after[...]``)."""
+    parts = [str(part) for part in error["loc"]]
+    return ".".join(part for part in parts if not re.match(r"[\w-]+\[", part)) or "<top level>"
+
+
+def _describe(errors: list[dict]) -> str:
+    """One key's problems as one phrase: its message (a value that fits no branch of a union:
+    each branch's, joined by "or") and the value given."""
+    messages = []
+    for error in errors:
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see params.yaml's comments for the keys)"
+        if messages and message.startswith("Input should be "):
+            message = message.removeprefix("Input should be ")
+        if message not in messages:
+            messages.append(message)
+    first = errors[0]
+    given = "" if first["type"] in ("missing", "extra_forbidden") else f" (got {first['input']!r})"
+    return f"{_key(first)}: {', or '.join(messages)}{given}"
 
 
 def parse_params(raw: object, source: str = "params.yaml") -> Params:
-    """Validate an already-loaded mapping against the schema."""
+    """Validate an already-loaded mapping against the schema. Raises :class:`PipelineError`, one
+    line naming ``source`` and each key at fault, when it does not fit."""
     if not isinstance(raw, dict):
         raise PipelineError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        lines = "\n".join(_describe(e) for e in exc.errors(include_url=False))
-        raise PipelineError(f"{source}: invalid parameters\n{lines}") from None
+        by_key: dict[str, list[dict]] = {}
+        for error in exc.errors(include_url=False):
+            by_key.setdefault(_key(error), []).append(error)
+        # A value that fits one branch of a union but fails deeper in it (a list of layers with a
+        # bad layer) is named by the deeper error, not by the other branches' ("should be 'lenet'").
+        by_key = {key: errors for key, errors in by_key.items() if not any(k.startswith(f"{key}.") for k in by_key)}
+        problems = "; ".join(_describe(errors) for errors in by_key.values())
+        count = "" if len(by_key) == 1 else f"{len(by_key)} invalid parameters: "
+        raise PipelineError(f"{source}: {count}{problems}") from None
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

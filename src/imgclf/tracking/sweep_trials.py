@@ -51,8 +51,7 @@ def check_keys(sweep: Sweep, config: dict, params: dict, source: str) -> None:
                 extra = [f"{k}={inline_yaml(v)}" for k, v in {**sweep.set, key: value}.items()]
                 parse_params(apply(params, config, extra), "params.yaml")
             except PipelineError as exc:
-                lines = str(exc).splitlines()
-                detail = lines[1].strip() if len(lines) > 1 else lines[0]
+                detail = str(exc).removeprefix("params.yaml: ")
                 raise PipelineError(f"{source}: {where} = {value!r} is not valid in params.yaml: {detail}") from None
 
 
