@@ -261,3 +261,56 @@ def test_an_experiment_left_running_with_no_worker_is_marked_failed_by_make_queu
         stop_workers(pipeline)
     assert {(name, status) for _, name, status in rows if name in ("lost-one", "after-stop")} == {
         ("lost-one", "Failed"), ("lost-one", "Success"), ("after-stop", "Success")}, rows
+
+
+def test_a_worker_killed_while_dvc_prepares_an_experiment_is_marked_failed_while_another_worker_runs(
+        pipeline, tmp_path, monkeypatch):
+    """A worker killed in the second DVC takes to make an experiment's temporary workspace, before
+    the experiment's own process starts, leaves a record that makes every `dvc exp show` fail. With
+    another worker running the next experiment (so `make queue` would not touch it), the sweep's
+    watch (:func:`~imgclf.tracking.sweep_trials.settle_stale`) marks it failed, the other
+    experiment finishes, and `dvc exp show` works again."""
+    from imgclf.tracking.sweep_trials import experiments, settle_stale
+
+    assert not worker_pids(pipeline)
+    dvc(pipeline, "exp", "run", "--queue", "-n", "prep-killed", "-S", "train_cnn.lenet.learning_rate=0.0077")
+    records = pipeline / ".dvc" / "tmp" / "exps" / "run"  # one folder per experiment taken by a worker
+    before = set(records.glob("*/"))
+    try:
+        start_queue(pipeline, 1, tmp_path / "queue.log")
+        [worker] = worker_pids(pipeline)
+        deadline = time.monotonic() + 120
+        # DVC writes the experiment's record as it starts making the workspace, and the record of
+        # the experiment's process (<rev>.json) once that process starts, a fraction of a second on.
+        while not (taken := [d for d in records.glob("*/") if d not in before and any(d.glob("*.run"))]):
+            assert time.monotonic() < deadline, f"no experiment taken within 120 s: {queue_table(pipeline)}"
+            time.sleep(0.002)
+        for pid in descendants(worker):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        [record] = taken
+        assert not list(record.glob("*.json")), "killed too late: the experiment's own process had started"
+        deadline = time.monotonic() + 30
+        while worker_pids(pipeline):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+        dvc(pipeline, "exp", "run", "--queue", "-n", "after-prep", "-S", "train_cnn.lenet.learning_rate=0.0079")
+        with open(tmp_path / "queue.log", "a") as out:  # a user's own `dvc queue start`: no clean-up first
+            subprocess.run([str(Path(sys.executable).parent / "dvc"), "queue", "start", "-j", "1"], cwd=pipeline,
+                           env=clean_env(pipeline), stdout=out, stderr=subprocess.STDOUT, check=True)
+        monkeypatch.chdir(pipeline)
+        trials, unowned, marked, deadline = {"prep-killed", "after-prep"}, {}, [], time.monotonic() + 300
+        while "prep-killed" not in marked:
+            assert time.monotonic() < deadline, f"prep-killed not marked failed within 300 s: {queue_table(pipeline)}"
+            alive = worker_pids(pipeline)
+            marked += settle_stale(trials, unowned)
+            time.sleep(3)
+        assert alive and marked == ["prep-killed"], (alive, marked)  # marked while the other worker lived
+        rows = wait_for_queue(pipeline, 600)
+    finally:
+        stop_workers(pipeline)
+    assert {(name, status) for _, name, status in rows if name in trials} == {
+        ("prep-killed", "Failed"), ("after-prep", "Success")}, rows
+    states = {name: e["state"] for name, e in experiments().items()}  # `dvc exp show` works again
+    assert states["prep-killed"] == "failed" and states["after-prep"] == "done", states

@@ -50,10 +50,15 @@ def test_a_key_or_value_params_yaml_refuses_is_named(params, message):
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
 
 
-def test_only_a_finished_experiments_vanished_workspace_makes_exp_show_try_again():
-    # What `dvc exp show` said in a CI run, as an experiment finished and its workspace was removed.
+def test_only_a_starting_or_finished_experiments_files_missing_make_exp_show_try_again():
+    # What `dvc exp show` said in CI runs, as an experiment finished and its workspace was removed,
+    # and as one started or finished and its record under run/ was not there (the path as DVC builds
+    # it: the CI log cut it short).
     seen = ("dvc exp show failed: ERROR: failed to show experiments - directory "
             "'/tmp/pytest-of-root/pytest-306/pipeline0/.dvc/tmp/exps/tmpbbgqva4b/.dvc' does not exist")
     assert workspace_vanished(seen)
+    rev = "0c5a8e5c4b1f2d7e9a3113255e148225b2058154"
+    assert workspace_vanished("dvc exp show failed: ERROR: unexpected error - [Errno 2] No such file or directory: "
+                              f"'/tmp/pytest-of-root/pytest-24/popen-gw1/pipeline0/.dvc/tmp/exps/run/{rev}/{rev}.run'")
     assert not workspace_vanished("dvc exp show failed: ERROR: you are not inside of a DVC repository")
     assert not workspace_vanished("dvc exp show failed: ERROR: directory '/home/me/project/data' does not exist")

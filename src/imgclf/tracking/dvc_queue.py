@@ -12,7 +12,9 @@ Three faults of DVC's queue (its workers are Celery workers on a broker of plain
   the rest queued. :func:`stop_workers` only stops live workers, and :func:`start_workers`
   clears the control messages no live worker will read.
 - Experiments whose worker died: :func:`release_lost_tasks` marks them failed, so that they can
-  be queued again.
+  be queued again; with other workers alive, :func:`unowned_tasks` finds them. A worker killed
+  while DVC prepares an experiment's temporary workspace, before its executor process starts,
+  leaves a record that makes every ``dvc exp show`` fail until the experiment is marked failed.
 """
 
 from __future__ import annotations
@@ -91,6 +93,23 @@ def release_lost_tasks(root: Path = Path(".")) -> list[str]:
         print(f"experiment {name}: DVC called it running but no worker is left to run it; marked failed, "
               "queue it again with dvc exp run --queue", file=sys.stderr, flush=True)
     return lost
+
+
+def unowned_tasks(root: Path = Path(".")) -> dict[str, str]:
+    """The experiments DVC calls Running that no live executor process of theirs runs: stash rev ->
+    name. Lost ones (their worker was killed while it prepared the experiment, or with its
+    executor), and, for a moment, a live worker's that it is preparing or collecting; ``dvc queue
+    kill`` marks the first failed and refuses the second (it asks the workers what they run)."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        queue = repo.experiments.celery_queue
+        found = {}
+        for entry in queue.iter_active():
+            process = queue.proc.get(entry.stash_rev)
+            if process is None or process.returncode is not None or not process_exists(process.pid):
+                found[entry.stash_rev] = entry.name or entry.stash_rev
+    return found
 
 
 def start_workers(jobs: int, root: Path = Path(".")) -> None:

@@ -15,9 +15,10 @@ from pathlib import Path
 from imgclf.errors import STOPPED, PipelineError
 from imgclf.params import parse_params
 from imgclf.params.sweep import Sweep
-from imgclf.tracking.dvc_queue import dvc, queue_status, release_lost_tasks, start_workers, stop_workers
+from imgclf.tracking.dvc_queue import (
+    dvc, queue_status, release_lost_tasks, start_workers, stop_workers, unowned_tasks,
+)
 from imgclf.tracking.experiment import apply, inline_yaml, load_config, overrides
-from imgclf.tracking.orphans import process_exists
 
 
 def trial_name(sweep_name: str, number: int) -> str:
@@ -55,32 +56,35 @@ def check_keys(sweep: Sweep, config: dict, params: dict, source: str) -> None:
                 raise PipelineError(f"{source}: {where} = {value!r} is not valid in params.yaml: {detail}") from None
 
 
-SHOW_TRIES, SHOW_WAIT_S = 5, 2.0
+SHOW_WAIT_S, SHOW_PATIENCE_S = 2.0, 60.0
 
 
 def workspace_vanished(message: str) -> bool:
-    """Whether ``dvc exp show`` failed only because a queued experiment's temporary workspace
-    (``.dvc/tmp/exps/tmp...``) was removed while it read it: the experiment had just finished,
-    and the same command a moment later succeeds."""
-    return "does not exist" in message and "/.dvc/tmp/exps/tmp" in message
+    """Whether ``dvc exp show`` failed only on a queued experiment's files in ``.dvc/tmp/exps``
+    (its temporary workspace, or its record under ``run/``) missing as it read them: an experiment
+    was starting or had just finished, and the same command a moment later succeeds."""
+    return "/.dvc/tmp/exps/" in message and ("does not exist" in message or "No such file or directory" in message)
 
 
 def exp_show() -> list:
-    """``dvc exp show --json``, tried again (:data:`SHOW_TRIES` times, :data:`SHOW_WAIT_S` apart)
-    while it fails on an experiment's vanished workspace."""
-    for _ in range(SHOW_TRIES - 1):
+    """``dvc exp show --json``, after marking failed the experiments no worker is left to finish
+    (:func:`~imgclf.tracking.dvc_queue.release_lost_tasks`; their records make it fail), tried
+    again every :data:`SHOW_WAIT_S` seconds for up to :data:`SHOW_PATIENCE_S` while it fails on
+    an experiment starting or finishing (:func:`workspace_vanished`)."""
+    release_lost_tasks()
+    deadline = time.monotonic() + SHOW_PATIENCE_S
+    while True:
         try:
             return json.loads(dvc("exp", "show", "--json", "--force") or "[]")
         except PipelineError as exc:
-            if not workspace_vanished(str(exc)):
+            if not workspace_vanished(str(exc)) or time.monotonic() > deadline:
                 raise
-            time.sleep(SHOW_WAIT_S)
-    return json.loads(dvc("exp", "show", "--json", "--force") or "[]")
+        time.sleep(SHOW_WAIT_S)
 
 
 def experiments() -> dict[str, dict]:
     """The experiments of ``HEAD``, from ``dvc exp show --json``: name -> ``state`` (done, queued,
-    running, failed), ``data`` (params, metrics) and ``pid`` (of a running one's executor)."""
+    running, failed) and ``data`` (params, metrics)."""
     found: dict[str, dict] = {}
     for baseline in exp_show():
         for experiment in baseline.get("experiments") or []:
@@ -90,8 +94,7 @@ def experiments() -> dict[str, dict]:
             state = "done" if executor.get("state") in (None, "success") else executor["state"]
             if revs[0].get("error"):
                 state = "failed"
-            found.setdefault(experiment["name"], {"state": state, "data": revs[0].get("data") or {},
-                                                  "pid": (executor.get("local") or {}).get("pid")})
+            found.setdefault(experiment["name"], {"state": state, "data": revs[0].get("data") or {}})
     return found
 
 
@@ -100,14 +103,20 @@ def finished_experiments() -> dict[str, dict]:
     return {name: e["data"] for name, e in experiments().items() if e["state"] == "done"}
 
 
-def settle_stale(trials) -> list[str]:
-    """Trials DVC still calls running whose executor is gone (its worker was killed): ``dvc queue
-    kill`` marks them failed, so that they are queued again. Their names."""
-    stale = [name for name, e in experiments().items()
-             if name in trials and e["state"] == "running" and (e["pid"] is None or not process_exists(e["pid"]))]
-    if stale:
-        dvc("queue", "kill", *stale, check=False)
-    return stale
+def settle_stale(trials, seen: dict[str, str]) -> list[str]:
+    """Trials DVC calls running that no live process of theirs ran, now and at the previous look
+    (``seen``, which this updates): their worker was killed, mid-trial or while DVC prepared the
+    trial. ``dvc queue kill`` marks them failed, so that they are queued again (DVC refuses any that
+    a live worker says it runs). The names it marked."""
+    now = {rev: name for rev, name in unowned_tasks().items() if name in trials}
+    stale = sorted({name for rev, name in now.items() if rev in seen})
+    seen.clear()
+    seen.update(now)
+    if not stale:
+        return []
+    dvc("queue", "kill", *stale, check=False)
+    status = queue_status()
+    return [name for name in stale if status.get(name) != "Running"]
 
 
 def metric_value(data: dict, sweep: Sweep, name: str) -> float:
@@ -129,7 +138,6 @@ def queue_trials(trials: dict[str, list[str]], jobs: int) -> None:
     workers died; DVC's own worker count is not reliable on its file-system broker). Ctrl-C kills
     the running trials and stops the workers; the queued ones stay queued."""
     release_lost_tasks()
-    settle_stale(trials)
     status = queue_status()
     failed = [name for name in trials if status.get(name) == "Failed"]
     if failed:
@@ -139,7 +147,7 @@ def queue_trials(trials: dict[str, list[str]], jobs: int) -> None:
             dvc("exp", "run", "--queue", "-n", name, *[arg for item in items for arg in ("-S", item)])
     start_workers(jobs)
     try:
-        idle = 0
+        idle, unowned = 0, {}
         for tick in itertools.count(1):
             time.sleep(3)
             status = queue_status()
@@ -147,7 +155,7 @@ def queue_trials(trials: dict[str, list[str]], jobs: int) -> None:
             if not waiting:
                 break
             if tick % 5 == 0 and "Running" in waiting:
-                for name in settle_stale(trials):
+                for name in settle_stale(trials, unowned):
                     print(f"trial {name}: its worker died; marked failed (RESUME=1 runs it again)", flush=True)
             idle = idle + 1 if "Running" not in waiting else 0
             if idle == 20:
