@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_pins_are_fixed_counts_and_portable_kernels():
     assert pins(NumericsParams()) == {
         "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "2", "TF_NUM_INTRAOP_THREADS": "2", "TF_NUM_INTEROP_THREADS": "1",
+        "OMP_NUM_THREADS": "2", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
     }
     assert pins(NumericsParams(portable=False)) == {}
 
@@ -26,7 +26,7 @@ def test_a_pin_wins_over_the_environment_and_says_so(monkeypatch):
                      "(numerics.portable: false keeps the environment's)"]
     import os
 
-    assert os.environ["OPENBLAS_CORETYPE"] == "Haswell" and os.environ["TF_NUM_INTRAOP_THREADS"] == "2"
+    assert os.environ["OPENBLAS_CORETYPE"] == "Haswell" and os.environ["TF_NUM_INTRAOP_THREADS"] == "1"
 
 
 def test_stages_pin_before_numpy_loads(tmp_path):

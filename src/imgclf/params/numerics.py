@@ -21,8 +21,9 @@ class NumericsParams(Section):
     openblas_coretype: Literal["Sandybridge", "Haswell"] = Field(
         "Haswell", description="OpenBLAS's kernel for scikit-learn and NumPy (OPENBLAS_CORETYPE); Haswell runs on "
         "every AVX2 CPU, Intel and AMD")
-    intra_op_threads: PositiveInt = Field(2, description="threads inside one TensorFlow operation "
-                                          "(TF_NUM_INTRAOP_THREADS); a fixed count, not one per core")
+    intra_op_threads: PositiveInt = Field(1, description="threads inside one TensorFlow operation "
+                                          "(TF_NUM_INTRAOP_THREADS); a fixed count, not one per core. 1: above it, "
+                                          "oneDNN splits a sum between threads one way on Intel CPUs and another on AMD")
     inter_op_threads: PositiveInt = Field(1, description="TensorFlow operations run at once (TF_NUM_INTEROP_THREADS)")
     blas_threads: PositiveInt = Field(1, description="OpenBLAS threads (OPENBLAS_NUM_THREADS)")
     omp_threads: PositiveInt = Field(2, description="OpenMP threads (OMP_NUM_THREADS): scikit-learn's own loops")
