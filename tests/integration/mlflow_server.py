@@ -75,6 +75,7 @@ def mlflow_server(backend_uri: str, artifacts: Path, log: Path, timeout: float =
     command = [str(BIN / "mlflow"), "server", "--backend-store-uri", backend_uri, "--artifacts-destination",
                str(artifacts), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # as the README's team server: no job runners
     url = f"http://127.0.0.1:{port}"
     with serving(command, f"{url}/health", log, timeout, env=env):
         yield url
