@@ -4,7 +4,7 @@
 
 Runs the real stages (``python -m stages.train_baselines`` and ``python -m stages.train_cnn``,
 each a fresh process, as DVC runs them) in a temporary copy of the project on the prepared
-split in ``data/split`` (run ``make repro`` first), alternating pinned and unpinned runs, for
+split in ``data/prepared`` and ``data/split`` (run ``make repro`` first), alternating pinned and unpinned runs, for
 the default LeNet and a larger CNN (the Fashion-MNIST tutorial's Conv-BatchNorm blocks). Each
 CNN trains a fixed number of epochs (no early stopping), so both runs do the same work. Prints
 the medians and their ratio, pinned / unpinned: above 1, the pins cost that much.
@@ -36,7 +36,8 @@ def project_copy(root: Path, epochs: int) -> None:
     """The code, the params (both CNNs at a fixed number of epochs) and the split, in ``root``."""
     for name in ("src", "stages"):
         shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copytree(REPO / "data" / "split", root / "data" / "split")
+    for part in ("prepared", "split"):  # the shards of images, and the split's index files into them
+        shutil.copytree(REPO / "data" / part, root / "data" / part)
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     lenet = {**params["train_cnn"]["lenet"], "epochs": epochs, "early_stopping": None}
     params["train_cnn"] = {"lenet": lenet, "fashion_bn": {**lenet, "architecture": "fashion_bn"}}
@@ -54,7 +55,9 @@ def timed(root: Path, command: list[str]) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
     env.update(PYTHONPATH=str(root / "src"), MLFLOW_TRACKING_URI=f"sqlite:///{root / 'bench.db'}")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", *command], cwd=root, env=env, check=True, capture_output=True)
+    result = subprocess.run([sys.executable, "-m", *command], cwd=root, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"bench/numerics.py: {' '.join(command)} failed: {result.stderr.strip().splitlines()[-1:]}")
     return time.perf_counter() - start
 
 
