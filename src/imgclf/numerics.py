@@ -98,15 +98,21 @@ def installed(candidates: Sequence[str]) -> tuple[str, str] | None:
 NUMERIC_LIBRARIES = ("numpy", "scipy", "scikit-learn", "tensorflow", "tensorflow-cpu", "keras", "opencv-python-headless")
 
 
-def cpu() -> dict[str, str]:
-    """The CPU's model name and instruction-set flags (Linux's /proc/cpuinfo; elsewhere what
-    ``platform`` knows)."""
+def cpuinfo() -> dict[str, str]:
+    """Linux's /proc/cpuinfo as fields (``model name``, ``flags``, ``vendor_id``, ...); empty elsewhere."""
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
+        return {}
+    return {key.strip(): value.strip() for key, value in (line.split(":", 1) for line in lines if ":" in line)}
+
+
+def cpu() -> dict[str, str]:
+    """The CPU's model name and instruction-set flags (Linux's /proc/cpuinfo; elsewhere what
+    ``platform`` knows)."""
+    fields = cpuinfo()
+    if not fields:
         return {"model": platform.processor() or platform.machine(), "flags": ""}
-    fields = dict(line.split(":", 1) for line in lines if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
     return {"model": fields.get("model name", platform.machine()), "flags": fields.get("flags", "")}
 
 

@@ -7,12 +7,10 @@ that model computes (QEMU answers the program's CPUID questions as that model wo
 import hashlib
 import json
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-from imgclf.numerics import pin_from_params_file  # noqa: E402
+from imgclf.numerics import pin_from_params_file
 
-pin_from_params_file(sys.argv[1])
+pin_from_params_file(sys.argv[1])  # before NumPy and TensorFlow load, as in a stage
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

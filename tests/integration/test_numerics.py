@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from imgclf.numerics import cpuinfo
 from tests.integration.tiny import clean_env, dvc, git, set_param
 
 pytestmark = pytest.mark.integration
@@ -110,20 +111,14 @@ def kernel_hashes(*prefix: str) -> dict[str, str]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def cpu_vendor() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("vendor_id"):
-            return line.split(":", 1)[1].strip()
-    return ""
-
-
 @pytest.mark.required_in_ci
 @pytest.mark.skipif(shutil.which("qemu-x86_64") is None, reason="qemu-x86_64 (Debian's qemu-user) is not installed")
 def test_the_pinned_kernels_give_the_same_bits_on_an_intel_and_an_amd_cpu():
     """Intel and AMD CPUs, with the same instruction set, get different kernels from oneDNN when an
     operation has two threads (seen: other LeNet weights on an AMD EPYC than on Intel). Here a
     training step's kernels run on this CPU and under QEMU as a CPU of the other vendor."""
-    model = OTHER_VENDOR.get(cpu_vendor())
-    assert model, f"not an Intel or AMD x86-64 CPU: {cpu_vendor()!r}"
+    vendor = cpuinfo().get("vendor_id", "")
+    model = OTHER_VENDOR.get(vendor)
+    assert model, f"not an Intel or AMD x86-64 CPU: {vendor!r}"
     here, there = kernel_hashes(), kernel_hashes("qemu-x86_64", "-cpu", model)
     assert here == there, {name: "differs" for name in here if here[name] != there.get(name)}
