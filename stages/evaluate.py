@@ -98,8 +98,8 @@ def evaluate(params: Params) -> None:
                       "store?); its test metrics are in evaluate/comparison's metrics.json only")
             else:
                 runs[run.info.run_name], trained[model.name] = run.info.run_id, (directory, run.info.run_id)
-                add_to_finished_run(experiment, run.info.run_id, {f"test_{k}": v for k, v in metrics.items()},
-                                    figures / model.name, "evaluation")
+                scored = {k if k.startswith("validation_") else f"test_{k}": v for k, v in metrics.items()}
+                add_to_finished_run(experiment, run.info.run_id, scored, figures / model.name, "evaluation")
             print(f"evaluate: {model.name:<12} accuracy {metrics['accuracy']:.4f}  log loss {metrics['log_loss']:.4f}")
         if params.transfer.base.kind == "pretrain_stage" and (base := find_model_run(experiment, layout.PRETRAINED / "model.keras")):
             runs[base.info.run_name] = base.info.run_id

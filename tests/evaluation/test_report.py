@@ -28,6 +28,7 @@ def test_report_writes_charts_and_plot_data(tmp_path, n_classes):
     metrics = write_model_report(model, SETTINGS, 0, tmp_path / "plots", tmp_path / "figs")
     assert metrics["accuracy"] == 1.0 and metrics["grey_zone_coverage"] <= 1.0
     assert metrics["accuracy_ci_low"] == metrics["accuracy_ci_high"] == 1.0  # no mistake to resample
+    assert "validation_accuracy" not in metrics and "temperature" not in metrics  # no validation split given
     for png_name in ("confusion", "confusion_normalized", "calibration", "lift", "roc_pr", "grey_zone", "learning_curves"):
         png = tmp_path / "figs" / "m" / f"{png_name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
@@ -57,6 +58,14 @@ def test_grey_band_comes_from_the_settings(tmp_path):
 def test_class_mismatch_is_named():
     with pytest.raises(PipelineError, match=r"model 'cnn' was trained on classes \['0', '1'\]"):
         check_same_classes("cnn", ["0", "1"], ("cat", "dog"))
+
+
+def test_validation_accuracy_is_scored_on_the_validation_split(tmp_path):
+    y = np.repeat([0, 1], 25)
+    validation = (np.array([0, 0, 1, 1]), np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.4, 0.6]]))  # 3 of 4 right
+    model = ModelEvaluation("m", y, confident_proba(y, 2), ("a", "b"), validation=validation)
+    metrics = write_model_report(model, SETTINGS, 0, tmp_path / "plots", tmp_path / "figs")
+    assert metrics["accuracy"] == 1.0 and metrics["validation_accuracy"] == 0.75
 
 
 def test_gallery_feature_maps_and_temperature_scaling(tmp_path):

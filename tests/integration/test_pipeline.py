@@ -69,6 +69,8 @@ def test_mlflow_store_has_one_finished_run_per_model(pipeline):
         "pretrain/digits": "FINISHED", "transfer/transfer": "FINISHED", "evaluate/comparison": "FINISHED",
     }
     assert tested == {"train_baselines/logreg", "train_baselines/mlp", "train_cnn/lenet", "transfer/transfer"}
+    scored = [run.data.metrics for run in stored if run.info.run_name in tested]  # the validation split's, unprefixed
+    assert all(0 < m["validation_accuracy"] <= 1 and "test_validation_accuracy" not in m for m in scored)
     assert epochs == 2  # one frozen epoch, one fine-tuning epoch, continuous steps
     assert tags["stage"] == "train_cnn" and len(tags["git_commit"]) == 40
     assert len(tags["dataset_sha256"]) == 64 and len(tags["params_sha256"]) == 64 and tags["version.keras"]

@@ -66,8 +66,9 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
 
     ``settings``: the bins of the calibration and lift charts, the grey band and the bootstrap;
     ``seed``: the sample of the misclassified gallery and the bootstrap interval of the accuracy.
-    With ``model.validation``: temperature scaling fitted there, and the test metrics and
-    reliability diagram after it.
+    With ``model.validation``: the accuracy there (``validation_accuracy``: what a sweep can rank
+    its trials on and leave the test set unseen), temperature scaling fitted there, and the test
+    metrics and reliability diagram after it.
     """
     name, y_true, proba, class_names = model.name, model.y_true, model.proba, model.class_names
     bins = settings.calibration_bins
@@ -114,6 +115,8 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
     metrics.update({"grey_zone_coverage": zone["coverage"], "grey_zone_accuracy": zone["accuracy_kept"]})
     metrics.update(accuracy_bounds(y_true, y_pred, settings, seed))  # the noise band of the page and the PR report
     if model.validation is not None:
+        validation_labels, validation_proba = model.validation
+        metrics["validation_accuracy"] = round(float(np.mean(validation_proba.argmax(axis=1) == validation_labels)), 6)
         temperature = fit_temperature(*model.validation)
         scaled = apply_temperature(proba, temperature)
         after = classification_metrics(y_true, scaled, class_names)

@@ -54,7 +54,8 @@ class Metric(Section):
     """The value each trial is judged by."""
 
     key: str = Field(pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$",
-                     description="a dotted key of the metrics file: MODEL.METRIC, e.g. lenet.accuracy")
+                     description="a dotted key of the metrics file: MODEL.METRIC, e.g. lenet.accuracy "
+                     "(test), or lenet.validation_accuracy to rank the trials without looking at the test set")
     file: str = Field("reports/metrics.json", description="a metrics file of dvc.yaml")
     direction: Literal["maximize", "minimize"] = Field(description="maximize (accuracy) or minimize (log_loss)")
 
