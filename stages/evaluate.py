@@ -37,7 +37,7 @@ def model_kinds(params: Params) -> dict[str, tuple]:
     return kinds
 
 
-def evaluation_of(model: LoadedModel, directory, test: ShardedPart, validation: ShardedPart | None,
+def evaluation_of(model: LoadedModel, directory, test: ShardedPart, validation: ShardedPart,
                   ev: EvaluateParams) -> ModelEvaluation:
     """What one model's report is drawn from: its test probabilities, history, feature maps and Grad-CAM.
     The parts stay on disk: a CNN reads them a batch at a time, the report the few images it shows."""
@@ -50,7 +50,7 @@ def evaluation_of(model: LoadedModel, directory, test: ShardedPart, validation: 
     return ModelEvaluation(
         model.name, test.labels, model.predict_proba(test), test.class_names, history=history,
         images=test, feature_maps=maps, explain=explain,
-        validation=(validation.labels, model.predict_proba(validation)) if validation else None,
+        validation=(validation.labels, model.predict_proba(validation)),
     )
 
 
@@ -76,7 +76,7 @@ def evaluate(params: Params) -> None:
     ev, experiment = params.evaluate, params.mlflow.experiment
     directories = layout.model_dirs([m.name for m in params.train_baselines.models], list(params.train_cnn))
     test = open_part("test")
-    validation = open_part("validation") if ev.temperature_scaling else None
+    validation = open_part("validation")
     results: dict[str, dict[str, float]] = {}
     numerics: dict[str, dict] = {"evaluate": record(params.numerics)}
     evaluations: dict[str, tuple[ModelEvaluation, LoadedModel]] = {}  # for the best model's card

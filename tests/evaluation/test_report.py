@@ -65,7 +65,10 @@ def test_validation_accuracy_is_scored_on_the_validation_split(tmp_path):
     validation = (np.array([0, 0, 1, 1]), np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.4, 0.6]]))  # 3 of 4 right
     model = ModelEvaluation("m", y, confident_proba(y, 2), ("a", "b"), validation=validation)
     metrics = write_model_report(model, SETTINGS, 0, tmp_path / "plots", tmp_path / "figs")
-    assert metrics["accuracy"] == 1.0 and metrics["validation_accuracy"] == 0.75
+    assert metrics["accuracy"] == 1.0 and metrics["validation_accuracy"] == 0.75 and metrics["temperature"] > 0
+    unscaled = EvaluateParams(calibration_bins=10, lift_bins=5, temperature_scaling=False)
+    metrics = write_model_report(model, unscaled, 0, tmp_path / "plots", tmp_path / "figs")
+    assert metrics["validation_accuracy"] == 0.75 and "temperature" not in metrics and "log_loss_scaled" not in metrics
 
 
 def test_gallery_feature_maps_and_temperature_scaling(tmp_path):

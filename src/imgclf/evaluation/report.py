@@ -67,8 +67,8 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
     ``settings``: the bins of the calibration and lift charts, the grey band and the bootstrap;
     ``seed``: the sample of the misclassified gallery and the bootstrap interval of the accuracy.
     With ``model.validation``: the accuracy there (``validation_accuracy``: what a sweep can rank
-    its trials on and leave the test set unseen), temperature scaling fitted there, and the test
-    metrics and reliability diagram after it.
+    its trials on and leave the test set unseen) and, with ``settings.temperature_scaling``, a
+    temperature fitted there, and the test metrics and reliability diagram after it.
     """
     name, y_true, proba, class_names = model.name, model.y_true, model.proba, model.class_names
     bins = settings.calibration_bins
@@ -117,6 +117,7 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
     if model.validation is not None:
         validation_labels, validation_proba = model.validation
         metrics["validation_accuracy"] = round(float(np.mean(validation_proba.argmax(axis=1) == validation_labels)), 6)
+    if model.validation is not None and settings.temperature_scaling:
         temperature = fit_temperature(*model.validation)
         scaled = apply_temperature(proba, temperature)
         after = classification_metrics(y_true, scaled, class_names)
