@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from sklearn.metrics import accuracy_score
 
 from imgclf.errors import PipelineError
 from imgclf.evaluation import charts, image_charts
@@ -116,13 +117,13 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
     metrics.update(accuracy_bounds(y_true, y_pred, settings, seed))  # the noise band of the page and the PR report
     if model.validation is not None:
         validation_labels, validation_proba = model.validation
-        metrics["validation_accuracy"] = round(float(np.mean(validation_proba.argmax(axis=1) == validation_labels)), 6)
-    if model.validation is not None and settings.temperature_scaling:
-        temperature = fit_temperature(*model.validation)
-        scaled = apply_temperature(proba, temperature)
-        after = classification_metrics(y_true, scaled, class_names)
-        metrics.update({"temperature": round(temperature, 6), "log_loss_scaled": after["log_loss"],
-                        "ece_scaled": after["ece"], "brier_scaled": after["brier"]})
-        charts.reliability_chart(reliability_curve(y_true, scaled, bins), bins, binary,
-                                 f"{name} after temperature scaling (T={temperature:.2f})", figures / "calibration_scaled.png")
+        metrics["validation_accuracy"] = round(float(accuracy_score(validation_labels, validation_proba.argmax(axis=1))), 6)
+        if settings.temperature_scaling:
+            temperature = fit_temperature(validation_labels, validation_proba)
+            scaled = apply_temperature(proba, temperature)
+            after = classification_metrics(y_true, scaled, class_names)
+            metrics.update({"temperature": round(temperature, 6), "log_loss_scaled": after["log_loss"],
+                            "ece_scaled": after["ece"], "brier_scaled": after["brier"]})
+            charts.reliability_chart(reliability_curve(y_true, scaled, bins), bins, binary,
+                                     f"{name} after temperature scaling (T={temperature:.2f})", figures / "calibration_scaled.png")
     return metrics
