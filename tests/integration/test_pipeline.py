@@ -21,7 +21,8 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from tests.integration.tiny import BIN, MODELS, all_runs, clean_env, dvc, git, set_param, stages_run, store_client
+from tests.integration.tiny import (BIN, MODELS, all_runs, back_to_commit, clean_env, dvc, git, set_param, stages_run,
+                                   store_client)
 
 pytestmark = pytest.mark.integration
 
@@ -106,8 +107,8 @@ def test_registry_gate_registers_only_a_passing_model(pipeline, tmp_path):
     assert card.startswith(f"# Model card: {verdict['model']}\n\nNot registered: best by accuracy, gate failed")
     assert "registry.json" in dvc(pipeline, "metrics", "show").stdout
 
-    set_param(pipeline, ("evaluate", "registry", "gate"), {"accuracy": {"min": 0.2}})
-    try:
+    with back_to_commit(pipeline):
+        set_param(pipeline, ("evaluate", "registry", "gate"), {"accuracy": {"min": 0.2}})
         result = dvc(pipeline, "repro")
         assert stages_run(result) == {"evaluate"}
         verdict = json.loads((pipeline / "reports/registry.json").read_text())
@@ -138,9 +139,6 @@ def test_registry_gate_registers_only_a_passing_model(pipeline, tmp_path):
         assert re.search(r"\| accuracy \| [0-9.]+ \| \[[0-9.]+, [0-9.]+\] \|", card)
         artifact = client.download_artifacts(version.run_id, "model_card.md", str(tmp_path))
         assert Path(artifact).read_text() == card
-    finally:
-        git(pipeline, "checkout", "params.yaml")
-    dvc(pipeline, "repro")
 
 
 def test_second_repro_runs_nothing(pipeline):
@@ -192,16 +190,14 @@ def test_a_second_cnn_is_its_own_stage_run_and_column(pipeline):
         "architecture": [{"type": "conv", "filters": 4, "kernel": 3}, {"type": "global_avg_pool"}],
         "epochs": 1, "augmentation": {"rotation": 10, "zoom": 0.1}, "reduce_lr": {"patience": 0},
     }
-    set_param(pipeline, ("train_cnn", "small"), small)
-    try:
+    with back_to_commit(pipeline):
+        set_param(pipeline, ("train_cnn", "small"), small)
         result = dvc(pipeline, "repro")
         assert stages_run(result) == {"train_cnn@small", "evaluate"}
         assert set(read_metrics(pipeline)) == MODELS | {"small"}
         assert (pipeline / "models/cnn/small/model.keras").exists()
-    finally:
-        git(pipeline, "checkout", "params.yaml")
-    dvc(pipeline, "repro")
-    assert set(read_metrics(pipeline)) == MODELS
+    assert set(read_metrics(pipeline)) == MODELS and not (pipeline / "models/cnn/small").exists()
+    assert stages_run(dvc(pipeline, "repro")) == set()  # back where it was: nothing to run
 
 
 def test_killed_stage_leaves_its_run_killed_and_its_outputs_untouched(pipeline):

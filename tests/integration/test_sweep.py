@@ -91,9 +91,8 @@ def test_a_grid_of_four_runs_on_the_queue_survives_a_killed_worker_and_lands_und
                                env=clean_env(pipeline), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 600
-        # A trial's stage at work: the worker is killed mid-trial, not while DVC is still making the
-        # trial's temporary workspace (a worker killed then leaves `dvc exp show` failing on the
-        # half-made workspace, a fault of DVC's queue not handled here yet).
+        # A trial's stage at work: the worker is killed mid-trial (a worker killed while DVC is still
+        # making the trial's temporary workspace is tests/integration/test_queue.py's last test).
         while not running_stage(pipeline, b"stages.") or not worker_pids(pipeline):
             assert process.poll() is None and time.monotonic() < deadline, process.communicate()
             time.sleep(1)

@@ -74,6 +74,24 @@ def git(root: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 
 
+@contextlib.contextmanager
+def back_to_commit(root: Path):
+    """Whatever the block changes in ``root``, undone after it as the next test expects: the
+    tracked files (params, dvc.lock, the reports git keeps) from git, less the reports and models
+    git does not know (a removed model's plot data), the outputs DVC keeps from its cache, and the
+    run index (never committed) as it was. Cheaper than a ``dvc repro`` back to the committed
+    params, which would run ``evaluate`` again (its uncached reports keep DVC's run-cache from
+    restoring it)."""
+    index = (root / "mlflow_runs.json").read_bytes()
+    try:
+        yield root
+    finally:
+        git(root, "checkout", "--", ".")
+        git(root, "clean", "-fdq", "--", "reports", "models")
+        dvc(root, "checkout", "--force")
+        (root / "mlflow_runs.json").write_bytes(index)
+
+
 def make_pipeline(root: Path) -> Path:
     """Copy the project into ``root`` with the TINY settings, commit it and run ``dvc repro``."""
     for name in project_files():
