@@ -347,7 +347,7 @@ def test_named_configuration_runs_as_a_dvc_experiment(pipeline):
     (pipeline / "configs" / "tiny.yaml").write_text(
         "description: a faster LeNet\nneeds: nothing\nset:\n  train_cnn:\n    lenet: {learning_rate: 0.003}\n"
     )
-    try:
+    with back_to_commit(pipeline):  # the experiment's results are applied to the workspace
         result = subprocess.run([sys.executable, "-m", "imgclf.tracking.experiment", "tiny"], cwd=pipeline, env=clean_env(pipeline),
                                 capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -355,5 +355,3 @@ def test_named_configuration_runs_as_a_dvc_experiment(pipeline):
         assert "tiny" in dvc(pipeline, "exp", "show", "--md").stdout
         tagged = {run.info.run_name for run in all_runs(store_client(pipeline), "tags.dvc_exp_name = 'tiny'")}
         assert tagged == {"train_cnn/lenet", "evaluate/comparison"}
-    finally:
-        git(pipeline, "checkout", "params.yaml")
