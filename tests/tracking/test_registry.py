@@ -6,6 +6,7 @@ from sklearn.linear_model import LogisticRegression
 from imgclf.tracking.store import use_experiment
 from imgclf.errors import PipelineError
 from imgclf.params import Bound, RegistryParams
+from imgclf.tracking.model_logging import log_model
 from imgclf.tracking.registry import ALIAS, CARD_ARTIFACT, best_model, describe_verdict, gate_checks, gate_verdict, register_candidate
 
 RESULTS = {
@@ -52,10 +53,9 @@ def test_register_candidate_moves_the_alias(tmp_path, monkeypatch):
     x, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
     run_ids, uris = [], []
     for _ in range(2):
-        with mlflow.start_run() as run:
-            info = mlflow.sklearn.log_model(LogisticRegression().fit(x, y), name="model", serialization_format="skops")
+        with mlflow.start_run() as run:  # as a stage logs it: skops, pinned requirements (none inferred)
+            uris.append(log_model(LogisticRegression().fit(x, y), "sklearn"))
             run_ids.append(run.info.run_id)
-            uris.append(info.model_uri)
     first = register_candidate("digits", uris[0], {"accuracy >= 0.9": True})
     second = register_candidate("digits", uris[1], {"accuracy >= 0.9": True}, card="# Model card: lr\n\nfine\n",
                                 tags={"model": "logreg"})
