@@ -1,7 +1,6 @@
 import json
 
 from imgclf.evaluation.comparison import published_figure, summary_markdown
-from tests.helpers import report_page
 
 
 def test_published_figures_match_dataset_and_kind():
@@ -16,9 +15,9 @@ def test_summary_holds_every_model():
     assert "| lenet | 0.9800 |" in summary and "98.9%" in summary and "| logreg | 0.9000 |" in summary
 
 
-def test_write_comparison_writes_the_summary_and_the_page(tmp_path):
-    page = report_page(tmp_path, n_models=2)
-    summary = (tmp_path / "summary.md").read_text()
+def test_write_comparison_writes_the_summary_and_the_page(shared_page):
+    page = shared_page(2)
+    summary = (page.parent / "summary.md").read_text()
     assert "| model_0 |" in summary and "| model_1 |" in summary
     assert page.read_text().count('<section id="model-') == 2
-    assert json.loads((tmp_path / "plots" / "roc" / "model_0.json").read_text())
+    assert json.loads((page.parent / "plots" / "roc" / "model_0.json").read_text())

@@ -10,7 +10,6 @@ from imgclf.evaluation.overlays import (
     gains_overlay, grey_zone_overlay, lift_overlay, overview_pngs, png_bytes, quantised, read_curves,
     reliability_overlay, roc_overlay,
 )
-from tests.helpers import report_page
 
 
 def model_proba(seed: int, skill: float, y: np.ndarray) -> np.ndarray:
@@ -69,11 +68,11 @@ def test_png_is_a_smaller_palette_image_and_the_same_each_time():
     assert len(quantised(full.getvalue())) == len(first) < len(full.getvalue())
 
 
-def test_overview_charts_read_the_files_of_every_model(tmp_path):
-    report_page(tmp_path)
+def test_overview_charts_read_the_files_of_every_model(shared_page):
+    plots = shared_page().parent / "plots"
     names = ["model_0", "model_1", "model_2"]
-    assert list(read_curves(tmp_path / "plots", "roc", names + ["absent"])) == names
-    pngs = overview_pngs(tmp_path / "plots", names, {})
+    assert list(read_curves(plots, "roc", names + ["absent"])) == names
+    pngs = overview_pngs(plots, names, {})
     assert list(pngs) == ["ROC", "reliability", "lift", "cumulative gains", "grey zone"]
     assert all(png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000 for png in pngs.values())
 

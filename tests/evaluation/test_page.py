@@ -9,8 +9,8 @@ from imgclf.pages import image_tag
 from tests.helpers import report_page
 
 
-def test_page_links_every_model_to_its_section_and_ranks_them(tmp_path):
-    page = report_page(tmp_path).read_text()
+def test_page_links_every_model_to_its_section_and_ranks_them(shared_page):
+    page = shared_page().read_text()
     nav = re.search(r"<nav.*?</nav>", page, re.S).group(0)
     targets = re.findall(r'href="#([^"]+)"', nav)
     assert targets[0] == "overview" and len(targets) == 4
@@ -21,8 +21,8 @@ def test_page_links_every_model_to_its_section_and_ranks_them(tmp_path):
     assert "best" in page and "accuracy vs best (95% interval)" in page
 
 
-def test_page_is_self_contained_and_every_image_is_a_png(tmp_path):
-    page = report_page(tmp_path).read_text()
+def test_page_is_self_contained_and_every_image_is_a_png(shared_page):
+    page = shared_page().read_text()
     assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page
     assert "<script" not in page
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
@@ -35,9 +35,10 @@ def test_section_ids_are_valid_html_ids():
     assert section_id("lenet") == "model-lenet" and section_id("my model/v2") == "model-my-model-v2"
 
 
-def test_image_tag_carries_the_png_size(tmp_path):
-    page = report_page(tmp_path, n_models=1).read_text()
-    counts, shares = (quantised((tmp_path / "figures" / "model_0" / f"{stem}.png").read_bytes())
+def test_image_tag_carries_the_png_size(shared_page):
+    path = shared_page()
+    page = path.read_text()
+    counts, shares = (quantised((path.parent / "figures" / "model_0" / f"{stem}.png").read_bytes())
                       for stem in ("confusion", "confusion_normalized"))
     width, height = int.from_bytes(counts[16:20], "big"), int.from_bytes(counts[20:24], "big")
     assert f'width="{width}" height="{height}"' in image_tag(counts, "x") and width > 300 and height > 300
@@ -58,7 +59,7 @@ def test_per_class_table_has_every_class_with_its_support():
     assert "<table>" in table  # five columns: a plain table on a phone too, not cards
 
 
-def test_page_is_byte_identical_run_to_run(tmp_path):
-    first = report_page(tmp_path / "first", n_models=2).read_bytes()
-    second = report_page(tmp_path / "second", n_models=2).read_bytes()
+def test_page_is_byte_identical_run_to_run(shared_page, tmp_path):
+    first = shared_page(2).read_bytes()  # built before, by this process
+    second = report_page(tmp_path, n_models=2).read_bytes()
     assert first == second
