@@ -85,8 +85,16 @@ def exp_show() -> list:
 def experiments() -> dict[str, dict]:
     """The experiments of ``HEAD``, from ``dvc exp show --json``: name -> ``state`` (done, queued,
     running, failed) and ``data`` (params, metrics)."""
+    return experiment_states(exp_show())
+
+
+def experiment_states(shown: list) -> dict[str, dict]:
+    """:func:`experiments` from ``dvc exp show --json``'s output. A name listed twice keeps its
+    first entry, unless a later one is done: for a moment after a queued experiment finishes, DVC
+    lists it both as running (its task not yet acknowledged) and as done (its result collected),
+    while ``dvc queue status`` already says Success."""
     found: dict[str, dict] = {}
-    for baseline in exp_show():
+    for baseline in shown:
         for experiment in baseline.get("experiments") or []:
             executor, revs = experiment.get("executor") or {}, experiment.get("revs") or []
             if not experiment.get("name") or not revs:
@@ -94,7 +102,9 @@ def experiments() -> dict[str, dict]:
             state = "done" if executor.get("state") in (None, "success") else executor["state"]
             if revs[0].get("error"):
                 state = "failed"
-            found.setdefault(experiment["name"], {"state": state, "data": revs[0].get("data") or {}})
+            first = found.get(experiment["name"])
+            if first is None or (state == "done" and first["state"] != "done"):
+                found[experiment["name"]] = {"state": state, "data": revs[0].get("data") or {}}
     return found
 
 
