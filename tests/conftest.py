@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pathlib import Path
-
 from imgclf.data.dataset import ImageSet
-from tests.helpers import make_imageset, report_page
+from tests.helpers import make_imageset
 
 pytest_plugins = ["tests.ci_required"]
 
@@ -49,16 +47,3 @@ def store(tmp_path, monkeypatch):
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
     return tmp_path
 
-
-@pytest.fixture(scope="session")
-def shared_page(tmp_path_factory):
-    """``shared_page(n_models=3)``: the report page of ``tests.helpers.report_page`` for that many
-    models, built once per test process and shared (the tests that take it only read it; a few
-    seconds of charts each time saved)."""
-    pages: dict[int, Path] = {}
-
-    def page(n_models: int = 3) -> Path:
-        if n_models not in pages:
-            pages[n_models] = report_page(tmp_path_factory.mktemp(f"page-{n_models}-models"), n_models=n_models)
-        return pages[n_models]
-    return page

@@ -279,12 +279,9 @@ def test_make_repro_stops_on_a_bad_parameter_before_dvc_deletes_a_model(pipeline
 
 def test_bad_parameter_fails_naming_the_key(pipeline):
     lock = (pipeline / "dvc.lock").read_text()
-    set_param(pipeline, ("train_cnn", "lenet", "epochs"), 0)
-    try:
+    with back_to_commit(pipeline):  # the plain `dvc repro` deletes models/cnn/lenet before the stage fails
+        set_param(pipeline, ("train_cnn", "lenet", "epochs"), 0)
         result = dvc(pipeline, "repro", check=False)
-    finally:
-        git(pipeline, "checkout", "params.yaml")
-        dvc(pipeline, "checkout")  # the plain `dvc repro` deleted models/cnn/lenet before the stage failed
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "error: params.yaml: train_cnn.lenet.epochs: Input should be greater than 0 (got 0)" in output
