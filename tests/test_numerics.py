@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_pins_are_fixed_counts_and_portable_kernels():
     assert pins(NumericsParams()) == {
-        "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "1",
+        "ONEDNN_MAX_CPU_ISA": "AVX2", "TF_ENABLE_ONEDNN_OPTS": "0", "OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "2", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
     }
     assert pins(NumericsParams(portable=False)) == {}

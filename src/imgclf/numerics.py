@@ -29,6 +29,7 @@ def pins(numerics: NumericsParams) -> dict[str, str]:
         return {}
     return {
         "ONEDNN_MAX_CPU_ISA": numerics.onednn_max_isa,
+        "TF_ENABLE_ONEDNN_OPTS": "1" if numerics.onednn_opts else "0",
         "OPENBLAS_CORETYPE": numerics.openblas_coretype,
         "OPENBLAS_NUM_THREADS": str(numerics.blas_threads),
         "OMP_NUM_THREADS": str(numerics.omp_threads),

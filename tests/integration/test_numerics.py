@@ -24,7 +24,7 @@ from tests.integration.tiny import clean_env, dvc, git, set_param
 pytestmark = pytest.mark.integration
 
 # What a different machine brings, set from outside; the pins must win over every one of them.
-ANOTHER_MACHINE = {"ONEDNN_MAX_CPU_ISA": "AVX", "OPENBLAS_CORETYPE": "Sandybridge", "OMP_NUM_THREADS": "1",
+ANOTHER_MACHINE = {"ONEDNN_MAX_CPU_ISA": "AVX", "TF_ENABLE_ONEDNN_OPTS": "1", "OPENBLAS_CORETYPE": "Sandybridge", "OMP_NUM_THREADS": "1",
                    "OPENBLAS_NUM_THREADS": "2", "TF_NUM_INTRAOP_THREADS": "4"}
 OUTPUTS = ("models/cnn/lenet/model.keras", "models/cnn/lenet/model.json", "models/baselines/logreg/model.skops",
            "models/baselines/mlp/model.skops", "reports/metrics.json")

@@ -1,5 +1,6 @@
 """The ``numerics`` section: what pins a stage's arithmetic so that any x86-64 machine gives the
-same bits (the instruction set oneDNN may use, OpenBLAS's kernel, thread counts)."""
+same bits (the instruction set oneDNN may use, whether TensorFlow uses oneDNN's
+kernels at all, OpenBLAS's kernel, thread counts)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ class NumericsParams(Section):
     onednn_max_isa: Literal["SSE41", "AVX", "AVX2"] = Field(
         "AVX2", description="the highest instruction set TensorFlow's oneDNN kernels may use (ONEDNN_MAX_CPU_ISA); "
         "AVX2: every x86-64 CPU of the last decade has it")
+    onednn_opts: bool = Field(
+        False, description="TensorFlow's oneDNN graph rewrites (TF_ENABLE_ONEDNN_OPTS). Left unset, TensorFlow "
+        "turns them on by itself only on CPUs with AVX512_VNNI, AVX512_BF16 or AMX (a Zen 4 EPYC, a Cascade Lake "
+        "Xeon), and a convolution then runs other kernels than on an older CPU of the same instruction set")
     openblas_coretype: Literal["Sandybridge", "Haswell"] = Field(
         "Haswell", description="OpenBLAS's kernel for scikit-learn and NumPy (OPENBLAS_CORETYPE); Haswell runs on "
         "every AVX2 CPU, Intel and AMD")
