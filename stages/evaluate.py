@@ -88,7 +88,7 @@ def evaluate(params: Params) -> None:
             model = load_model(directory)
             check_same_classes(model.name, model.meta["class_names"], test.class_names)
             evaluation = evaluation_of(model, directory, test, validation, ev)
-            metrics = write_model_report(evaluation, ev, params.seed, plots, figures)
+            metrics = write_model_report(evaluation, ev, params.seed, plots, figures, previous=layout.FIGURES)
             results[model.name], evaluations[model.name] = metrics, (evaluation, model)
             correct[model.name] = evaluation.proba.argmax(axis=1) == test.labels
             numerics[f"{model.meta['stage']}/{model.name}"] = model.meta.get("numerics")

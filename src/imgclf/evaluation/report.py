@@ -12,6 +12,7 @@ from sklearn.metrics import accuracy_score
 
 from imgclf.errors import PipelineError
 from imgclf.evaluation import charts, image_charts
+from imgclf.evaluation.chart_book import ChartBook
 from imgclf.evaluation.curves import (
     confusion_cells, gains_rows, grey_zone_curve, history_rows, lift_table, misclassified_sample, reliability_curve,
     reliability_per_class, roc_and_pr,
@@ -61,9 +62,12 @@ def check_same_classes(model_name: str, model_classes: list[str], test_classes: 
 
 
 def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: int, plots_dir: Path,
-                       figures_dir: Path) -> dict[str, float]:
+                       figures_dir: Path, previous: Path | None = None) -> dict[str, float]:
     """Write ``model``'s chart data (``plots_dir/<kind>/<name>.json``) and PNGs
     (``figures_dir/<name>/<kind>.png``); return its metrics, grey zone included.
+
+    ``previous``: the figures folder of the last evaluation; a PNG drawn there from the same data
+    (and code) is copied from it instead of drawn again (:mod:`imgclf.evaluation.chart_book`).
 
     ``settings``: the bins of the calibration and lift charts, the grey band and the bootstrap;
     ``seed``: the sample of the misclassified gallery and the bootstrap interval of the accuracy.
@@ -90,15 +94,16 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
 
     figures = figures_dir / name
     figures.mkdir(parents=True, exist_ok=True)
-    charts.confusion_matrix_charts(y_true, y_pred, class_names, name, figures / "confusion.png",
-                                   figures / "confusion_normalized.png")
+    book = ChartBook(figures, previous / name if previous else None)
+    book.draw(charts.confusion_matrix_charts, y_true, y_pred, class_names, name, figures / "confusion.png",
+              figures / "confusion_normalized.png")
     per_class = None if binary else reliability_per_class(y_true, proba, class_names, bins)
-    charts.reliability_chart(reliability, bins, binary, name, figures / "calibration.png", per_class)
-    charts.lift_chart(lift, name, figures / "lift.png")
-    charts.roc_pr_chart(curves, name, figures / "roc_pr.png")
-    charts.grey_zone_chart(zone_curve, zone, binary, name, figures / "grey_zone.png")
+    book.draw(charts.reliability_chart, reliability, bins, binary, name, figures / "calibration.png", per_class)
+    book.draw(charts.lift_chart, lift, name, figures / "lift.png")
+    book.draw(charts.roc_pr_chart, curves, name, figures / "roc_pr.png")
+    book.draw(charts.grey_zone_chart, zone_curve, zone, binary, name, figures / "grey_zone.png")
     if history:
-        charts.learning_curves_chart(history, name, figures / "learning_curves.png")
+        book.draw(charts.learning_curves_chart, history, name, figures / "learning_curves.png")
     if model.images is not None:
         wrong = misclassified_sample(y_true, proba, 16, seed)
         shown, gallery_title = model.images[wrong], name
@@ -107,11 +112,11 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
 
             shown = np.stack([overlay(image, heat) for image, heat in zip(shown, model.explain(shown))])
             gallery_title = f"{name} (Grad-CAM of the predicted class)"
-        image_charts.gallery_chart(shown, y_true[wrong], proba[wrong], class_names, gallery_title,
-                                   figures / "misclassified.png")
+        book.draw(image_charts.gallery_chart, shown, y_true[wrong], proba[wrong], class_names, gallery_title,
+                  figures / "misclassified.png")
     if model.feature_maps:
-        image_charts.feature_maps_chart(model.feature_maps, model.images[: len(model.feature_maps[0][1])], name,
-                                        figures / "feature_maps.png")
+        book.draw(image_charts.feature_maps_chart, model.feature_maps, model.images[: len(model.feature_maps[0][1])],
+                  name, figures / "feature_maps.png")
     metrics = classification_metrics(y_true, proba, class_names)
     metrics.update({"grey_zone_coverage": zone["coverage"], "grey_zone_accuracy": zone["accuracy_kept"]})
     metrics.update(accuracy_bounds(y_true, y_pred, settings, seed))  # the noise band of the page and the PR report
@@ -124,6 +129,7 @@ def write_model_report(model: ModelEvaluation, settings: EvaluateParams, seed: i
             after = classification_metrics(y_true, scaled, class_names)
             metrics.update({"temperature": round(temperature, 6), "log_loss_scaled": after["log_loss"],
                             "ece_scaled": after["ece"], "brier_scaled": after["brier"]})
-            charts.reliability_chart(reliability_curve(y_true, scaled, bins), bins, binary,
-                                     f"{name} after temperature scaling (T={temperature:.2f})", figures / "calibration_scaled.png")
+            book.draw(charts.reliability_chart, reliability_curve(y_true, scaled, bins), bins, binary,
+                      f"{name} after temperature scaling (T={temperature:.2f})", figures / "calibration_scaled.png")
+    book.save()
     return metrics
