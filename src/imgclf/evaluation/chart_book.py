@@ -21,7 +21,7 @@ import matplotlib
 import numpy as np
 from pydantic import BaseModel
 
-from imgclf.outputs import read_json, write_json
+from imgclf.outputs import read_json, sha256_file, write_json
 
 # The libraries whose versions can change a chart's pixels (matplotlib draws, Pillow writes the
 # PNG, scikit-learn's Display classes lay out some panels, NumPy computes what they plot).
@@ -73,10 +73,6 @@ def drawing_code() -> str:
     return fingerprint(sources, versions, settings)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 class ChartBook:
     """The PNGs of one model's folder of figures, each drawn or, when its key is unchanged, copied
     from the previous evaluation's folder (``previous``, None: draw everything)."""
@@ -93,27 +89,27 @@ class ChartBook:
     def draw(self, chart: Callable[..., None], *args, **kwargs) -> None:
         """``chart(*args, **kwargs)``, whose arguments that are paths are the PNGs it writes (in this
         book's folder), unless the previous folder holds each of them drawn from the same key."""
-        outputs = [a for a in (*args, *kwargs.values()) if isinstance(a, Path)]
+        names = [a.name for a in (*args, *kwargs.values()) if isinstance(a, Path)]
         inputs = ([a for a in args if not isinstance(a, Path)],
                   {k: v for k, v in kwargs.items() if not isinstance(v, Path)})
-        key = fingerprint(drawing_code(), chart.__module__, chart.__qualname__, [p.name for p in outputs], inputs)
-        names = [path.name for path in outputs]
+        key = fingerprint(drawing_code(), chart.__module__, chart.__qualname__, names, inputs)
         if all(self._unchanged(name, key) for name in names):
-            for name in names:
+            for name in names:  # checked against its recorded SHA-256 already
                 shutil.copyfile(self._previous / name, self.folder / name)
+                self.entries[name] = self._recorded[name]
             self.reused += names
         else:
             chart(*args, **kwargs)
             self.drawn += names
-        for name in names:
-            self.entries[name] = {"drawn_from": key, "sha256": _sha256(self.folder / name)}
+            for name in names:
+                self.entries[name] = {"drawn_from": key, "sha256": sha256_file(self.folder / name)}
 
     def _unchanged(self, name: str, key: str) -> bool:
         entry = self._recorded.get(name)
         if self._previous is None or not entry or entry.get("drawn_from") != key:
             return False
         path = self._previous / name
-        return path.is_file() and _sha256(path) == entry.get("sha256")
+        return path.is_file() and sha256_file(path) == entry.get("sha256")
 
     def save(self) -> None:
         """Write the manifest beside the folder."""
